@@ -1,0 +1,1 @@
+"""bytespike: a self-hostable LLM API gateway."""

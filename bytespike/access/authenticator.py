@@ -1,0 +1,118 @@
+"""Key → Principal, with an in-process cache so a warm key costs no SQL.
+
+Entries live for ``ttl`` seconds (settings.key_cache_ttl_s, 1 s by default), which bounds how
+long a revoked, rotated or expired key keeps working in a process that missed an invalidation;
+`invalidate` drops entries at once (called on local changes, and by the Redis pub/sub listener
+when one is configured). Unknown secrets are cached negatively for the same time, so a client
+hammering with a bad key costs one query per second, not one per request.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bytespike.access.cidr import parse_networks
+from bytespike.access.principal import KeyLimits, Principal
+from bytespike.access.secrets import KeySealer, is_well_formed
+from bytespike.errors import GatewayError, authentication_failed
+from bytespike.storage.keys import find_key_by_lookup_hash, get_key
+from bytespike.storage.records import KeyRecord
+
+_MAX_ENTRIES = 100_000
+_MAX_CHAIN = 16
+
+
+class KeyResolver:
+    """Authenticates secrets against the database through a short-lived cache."""
+
+    def __init__(self, engine: AsyncEngine, sealer: KeySealer, *, ttl: float = 1.0) -> None:
+        self._engine = engine
+        self._sealer = sealer
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Principal | None, str | None]] = {}
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    async def authenticate(self, secret: str, now: float | None = None) -> Principal:
+        """The active principal for ``secret``; raises 401 (or 403 for a paused org)."""
+        now = time.time() if now is None else now
+        hit = self._cache.get(secret)
+        if hit is None or now - hit[0] > self._ttl:
+            if not is_well_formed(secret):
+                raise authentication_failed("invalid x-api-key")
+            principal, refusal = await self._load(secret)
+            if len(self._cache) >= _MAX_ENTRIES:
+                self._cache.clear()
+            hit = (now, principal, refusal)
+            self._cache[secret] = hit
+        principal, refusal = hit[1], hit[2]
+        if principal is None:
+            if refusal == "org_paused":
+                raise GatewayError(403, "permission_denied", "this key's organization is paused")
+            raise authentication_failed("invalid x-api-key" if refusal is None else refusal)
+        if principal.expires_at is not None and now >= principal.expires_at:
+            raise authentication_failed("invalid x-api-key: the key has expired")
+        if principal.grace_until is not None and now >= principal.grace_until:
+            raise authentication_failed("invalid x-api-key: the key was rotated")
+        return principal
+
+    async def _load(self, secret: str) -> tuple[Principal | None, str | None]:
+        digest = self._sealer.lookup_hash(secret)
+        async with self._engine.connect() as conn:
+            record = await find_key_by_lookup_hash(conn, digest)
+            if record is None:
+                return None, None
+            refusal = _refusal(record)
+            if refusal is not None:
+                return None, refusal
+            chain = [record]
+            while chain[-1].parent_key_id is not None and len(chain) < _MAX_CHAIN:
+                parent = await get_key(conn, chain[-1].parent_key_id)
+                if parent is None:
+                    break
+                if _refusal(parent) is not None:
+                    return None, "invalid x-api-key: the parent key is not active"
+                chain.append(parent)
+        return _principal(record, chain), None
+
+
+def _refusal(record: KeyRecord) -> str | None:
+    if record.status != "active":
+        return "invalid x-api-key: the key was revoked"
+    if record.user_status != "active":
+        return "invalid x-api-key: the account is disabled"
+    if record.org_status == "paused":
+        return "org_paused"
+    return None
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.astimezone(UTC).timestamp() if value is not None else None
+
+
+def _principal(record: KeyRecord, chain: list[KeyRecord]) -> Principal:
+    return Principal(
+        key_id=record.id,
+        user_id=record.user_id,
+        org_id=record.org_id,
+        wallet_id=record.wallet_id,
+        group=record.group_name,
+        scopes=frozenset(record.scopes),
+        allowed_models=frozenset(record.allowed_models) if record.allowed_models is not None else None,
+        ip_allow=parse_networks(record.ip_whitelist),
+        ip_deny=parse_networks(record.ip_blacklist),
+        expires_at=_epoch(record.expires_at),
+        chain=tuple(
+            KeyLimits(
+                k.id, k.quota_micros, k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros
+            )
+            for k in chain
+        ),
+        tier=record.user_tier,
+        masked_key=record.masked_key,
+        grace_until=_epoch(record.previous_valid_until),
+    )

@@ -1,0 +1,64 @@
+"""API-key secrets: generation, the HMAC lookup digest and the AES-GCM reveal copy.
+
+A secret is ``sk-byts-`` + 43 base62 characters from the OS CSPRNG (256 bits). At rest we keep
+only HMAC-SHA256(server secret, key) for lookup and an AES-256-GCM encryption of the key (for
+owner-initiated reveal), both derived from the server secret with HKDF so the two uses never
+share key material. Never the plaintext.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import string
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_PREFIX = "sk-byts-"
+BODY_LENGTH = 43
+_ALPHABET = string.ascii_letters + string.digits
+_VALID_CHARS = frozenset(_ALPHABET + "-_")
+
+
+def generate_secret() -> str:
+    return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(BODY_LENGTH))
+
+
+def is_well_formed(secret: str) -> bool:
+    """Cheap shape check before any lookup: prefix, sane length, url-safe characters."""
+    body = secret[len(KEY_PREFIX) :]
+    return secret.startswith(KEY_PREFIX) and 16 <= len(body) <= 200 and all(c in _VALID_CHARS for c in body)
+
+
+def mask(secret: str) -> str:
+    """The display form: prefix, first 4 and last 4 characters of the body."""
+    body = secret[len(KEY_PREFIX) :]
+    return f"{KEY_PREFIX}{body[:4]}…{body[-4:]}"
+
+
+def _derive(server_secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"bytespike-keys", info=purpose).derive(
+        server_secret.encode()
+    )
+
+
+class KeySealer:
+    """Digests and encrypts key secrets with material derived from the server secret."""
+
+    def __init__(self, server_secret: str) -> None:
+        self._mac_key = _derive(server_secret, b"lookup-hmac")
+        self._aead = AESGCM(_derive(server_secret, b"reveal-aes-gcm"))
+
+    def lookup_hash(self, secret: str) -> str:
+        return hmac.new(self._mac_key, secret.encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, secret: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, secret.encode(), b"api-key")
+
+    def unseal(self, blob: bytes) -> str:
+        return self._aead.decrypt(blob[:12], blob[12:], b"api-key").decode()

@@ -1,0 +1,183 @@
+"""Composition root: build every dependency from `Settings`, wire them, own their lifetimes.
+
+`create_app(settings)` returns the ASGI application. Its lifespan opens the database (migrating
+the embedded SQLite file by itself), starts the usage writer and, in demo mode, the in-process
+simulator; on shutdown it drains the usage writer so no billed request is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bytespike.access.authenticator import KeyResolver
+from bytespike.access.secrets import KeySealer
+from bytespike.accounting.meter import Meter
+from bytespike.relay.gateway import Gateway
+from bytespike.routing.catalogue import Catalogue, load_catalogue
+from bytespike.settings import Settings
+from bytespike.state.memory import MemoryState
+from bytespike.storage import accounts
+from bytespike.storage.batch_writer import UsageWriter
+from bytespike.storage.engine import create_engine, upgrade
+from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.registry import UpstreamRegistry
+from bytespike.upstreams.targets import Target
+from bytespike.web.surfaces import InferenceSurfaces, not_found_reply
+
+log = logging.getLogger("bytespike")
+
+DEMO_VENDOR_KEY = "sk-simulator"
+
+
+def is_demo(settings: Settings) -> bool:
+    """Demo mode: asked for, or no vendor has credentials (the embedded default's first run)."""
+    configured = [
+        c for c in (settings.anthropic, settings.openai, settings.gemini, settings.deepseek) if c.api_key
+    ]
+    return settings.demo or not configured
+
+
+def vendor_targets(settings: Settings) -> dict[str, Target]:
+    targets = {}
+    for provider, creds in (
+        ("anthropic", settings.anthropic),
+        ("openai", settings.openai),
+        ("gemini", settings.gemini),
+        ("deepseek", settings.deepseek),
+    ):
+        if creds.api_key:
+            targets[provider] = Target(provider, creds.base_url, creds.api_key)
+    if settings.deepseek.api_key:
+        # DeepSeek serves its Anthropic-shape API under /anthropic on the same origin.
+        targets["deepseek_anthropic"] = Target(
+            "deepseek", settings.deepseek.base_url + "/anthropic", settings.deepseek.api_key
+        )
+    return targets
+
+
+def demo_targets(base_url: str) -> dict[str, Target]:
+    return {
+        p: Target(p if p != "deepseek_anthropic" else "deepseek", base_url, DEMO_VENDOR_KEY)
+        for p in ("anthropic", "openai", "gemini", "deepseek", "deepseek_anthropic")
+    }
+
+
+@dataclass
+class Runtime:
+    """Everything the lifespan opens; exposed on ``app.state.runtime`` for tests and the CLI."""
+
+    settings: Settings
+    catalogue: Catalogue
+    demo: bool
+    gateway: Gateway | None = None
+    engine: Any = None
+    writer: UsageWriter | None = None
+    simulator_url: str | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+
+async def _root(request: Request) -> Response:
+    if request.method == "HEAD":
+        return Response(status_code=200)
+    return JSONResponse({"service": "bytespike", "docs": "https://github.com/bytespike/bytespike"})
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any:
+    catalogue = catalogue or load_catalogue(settings.catalogue_extra)
+    runtime = Runtime(settings=settings, catalogue=catalogue, demo=is_demo(settings))
+    holder: dict[str, InferenceSurfaces] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        runtime.engine = engine
+        if settings.database_url.startswith("sqlite"):
+            await upgrade(engine)
+        async with engine.begin() as conn:
+            await accounts.sync_groups(
+                conn, {g.name: (g.description, g.public) for g in catalogue.groups.values()}
+            )
+        state = MemoryState()
+        meter_ref: list[Meter] = []
+        writer = UsageWriter(engine, on_committed=lambda recs: meter_ref[0].on_committed(recs))
+        meter = Meter(engine, state, writer, ttl=settings.wallet_cache_ttl_s)
+        meter_ref.append(meter)
+        writer.start()
+        runtime.writer = writer
+        client = UpstreamClient(
+            connect_timeout=settings.upstream_connect_timeout_s, read_timeout=settings.upstream_read_timeout_s
+        )
+        simulator = None
+        if runtime.demo:
+            from bytespike.simulator.config import SimulatorConfig
+            from bytespike.simulator.server import start_simulator_in_background
+
+            simulator = await start_simulator_in_background(
+                "127.0.0.1", 0, SimulatorConfig(api_key=DEMO_VENDOR_KEY)
+            )
+            runtime.simulator_url = f"http://127.0.0.1:{simulator[2]}"
+            targets = demo_targets(runtime.simulator_url)
+        else:
+            targets = vendor_targets(settings)
+        gateway = Gateway(
+            resolver=KeyResolver(engine, KeySealer(settings.secret_key), ttl=settings.key_cache_ttl_s),
+            catalogue=catalogue,
+            meter=meter,
+            upstreams=UpstreamRegistry(targets),
+            client=client,
+            same_protocol_upstream=runtime.demo,
+        )
+        runtime.gateway = gateway
+        holder["surfaces"].gateway = gateway
+        try:
+            yield
+        finally:
+            await writer.close()
+            await client.close()
+            if simulator is not None:
+                server, task, _ = simulator
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await task
+            await engine.dispose()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        gateway = runtime.gateway
+        if gateway is None:
+            return JSONResponse({"error": {"message": "not found"}}, status_code=404)
+        reply = not_found_reply(gateway, request.url.path)
+        return Response(
+            reply.body, status_code=reply.status, headers={k.decode(): v.decode() for k, v in reply.headers}
+        )
+
+    fallback = Starlette(
+        routes=[
+            Route("/", _root, methods=["GET", "HEAD"]),
+            Route("/healthz", _health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_found},
+    )
+    fallback.state.runtime = runtime
+    surfaces = InferenceSurfaces(
+        None,  # type: ignore[arg-type]  # set by the lifespan once the gateway exists
+        max_body_bytes=settings.max_body_bytes,
+        trusted_proxies=settings.trusted_proxies,
+        fallback=fallback,
+    )
+    surfaces.runtime = runtime  # type: ignore[attr-defined]
+    holder["surfaces"] = surfaces
+    return surfaces

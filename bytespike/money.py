@@ -1,0 +1,39 @@
+"""Money: integer micro-USD inside, USD strings at the edge (DESIGN.md §3 "Money").
+
+1 USD = 1,000,000 credits = 1,000,000 micro-USD. Parsing refuses anything that is not an exact
+decimal amount; rendering to 2 decimals rounds DOWN so a displayed balance never promises more
+than exists.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+MICROS_PER_USD = 1_000_000
+_CENT = Decimal("0.01")
+
+
+def usd_to_micros(value: str | int | float | Decimal, *, field: str = "amount") -> int:
+    """Exact USD → micro-USD; raises ValueError naming ``field`` for junk, NaN or > 6 decimals."""
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be a number")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"{field} must be a number, got {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"{field} must be a finite number")
+    micros = amount * MICROS_PER_USD
+    if micros != micros.to_integral_value():
+        raise ValueError(f"{field} has more precision than one micro-USD (6 decimals)")
+    return int(micros)
+
+
+def micros_to_usd(micros: int) -> str:
+    """2-decimal USD string, rounded down (``12345678`` → ``"12.34"``)."""
+    return str((Decimal(micros) / MICROS_PER_USD).quantize(_CENT, rounding=ROUND_DOWN))
+
+
+def micros_to_usd_float(micros: int) -> float:
+    """USD as a JSON number for ``*_usd`` fields, rounded half-up to the cent."""
+    return float((Decimal(micros) / MICROS_PER_USD).quantize(_CENT, rounding=ROUND_HALF_UP))

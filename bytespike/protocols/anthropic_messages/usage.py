@@ -1,0 +1,27 @@
+"""Anthropic usage → canonical `Usage`.
+
+Anthropic's ``input_tokens`` EXCLUDES cache reads and writes (protocols.md §1.6), so they are
+added back; ``output_tokens`` already includes thinking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bytespike.canonical.usage import Usage
+
+
+def decode_usage(u: Any) -> Usage:
+    if not isinstance(u, dict):
+        return Usage()
+    read = int(u.get("cache_read_input_tokens") or 0)
+    write = int(u.get("cache_creation_input_tokens") or 0)
+    details = u.get("output_tokens_details") or {}
+    thinking = int(details.get("thinking_tokens") or u.get("thinking_tokens") or 0)
+    return Usage(
+        input_tokens=int(u.get("input_tokens") or 0) + read + write,
+        output_tokens=int(u.get("output_tokens") or 0),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        reasoning_tokens=thinking,
+    )

@@ -1,0 +1,3 @@
+"""Gemini native: ``generateContent`` / ``streamGenerateContent`` wire format (protocols.md §4)."""
+
+NAME = "gemini"

@@ -1,0 +1,23 @@
+"""Gemini ``usageMetadata`` → canonical `Usage`.
+
+``promptTokenCount`` includes ``cachedContentTokenCount``; ``candidatesTokenCount`` EXCLUDES
+``thoughtsTokenCount`` (protocols.md §4.3), so thoughts are added to output here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bytespike.canonical.usage import Usage
+
+
+def decode_usage(u: Any) -> Usage:
+    if not isinstance(u, dict):
+        return Usage()
+    thoughts = int(u.get("thoughtsTokenCount") or 0)
+    return Usage(
+        input_tokens=int(u.get("promptTokenCount") or 0) + int(u.get("toolUsePromptTokenCount") or 0),
+        output_tokens=int(u.get("candidatesTokenCount") or 0) + thoughts,
+        cache_read_tokens=int(u.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )

@@ -1,0 +1,3 @@
+"""OpenAI Chat Completions: ``POST /v1/chat/completions`` wire format (protocols.md §2)."""
+
+NAME = "openai_chat"

@@ -1,0 +1,278 @@
+"""The relay for text inference: one request from authentication to settlement.
+
+`Gateway.handle` never raises for a caller's mistake or an upstream failure: it returns a
+`Reply` carrying the error in the caller's protocol and the accounting headers. A failure
+releases the hold and writes nothing (spec §4.4); a success settles the exact cost and returns
+only after the usage record is committed (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from bytespike.access.authenticator import KeyResolver
+from bytespike.access.cidr import is_address_allowed
+from bytespike.access.principal import Principal
+from bytespike.access.scopes import INFERENCE
+from bytespike.accounting.meter import Meter
+from bytespike.accounting.pricing import cost_micros, estimate_micros
+from bytespike.canonical.usage import Usage
+from bytespike.errors import GatewayError
+from bytespike.money import micros_to_usd
+from bytespike.protocols import anthropic_messages, gemini, openai_chat
+from bytespike.protocols.anthropic_messages import requests as am_requests
+from bytespike.protocols.codecs import CODECS, Codec
+from bytespike.protocols.gemini import requests as gm_requests
+from bytespike.protocols.openai_chat import requests as oc_requests
+from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
+from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_body
+from bytespike.routing.catalogue import Catalogue, ModelEntry
+from bytespike.state.memory import Hold
+from bytespike.storage.records import UsageRecord
+from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.registry import UpstreamRegistry
+from bytespike.upstreams.targets import Target, anthropic_request, gemini_request, openai_chat_request
+
+CHECK_REQUEST = {
+    anthropic_messages.NAME: am_requests.check_request,
+    openai_chat.NAME: oc_requests.check_request,
+    gemini.NAME: gm_requests.check_request,
+}
+MAX_OUTPUT = {
+    anthropic_messages.NAME: am_requests.max_output_tokens,
+    openai_chat.NAME: oc_requests.max_output_tokens,
+    gemini.NAME: gm_requests.max_output_tokens,
+}
+
+
+@dataclass(slots=True)
+class Call:
+    """Everything known about one admitted request, shared with the stream relay."""
+
+    inbound: Inbound
+    principal: Principal
+    model: ModelEntry
+    target: Target
+    upstream_protocol: str
+    hold: Hold | None
+    forward_usage: bool = True
+    upstream_started: float = 0.0
+    upstream_ms: float = 0.0
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        resolver: KeyResolver,
+        catalogue: Catalogue,
+        meter: Meter,
+        upstreams: UpstreamRegistry,
+        client: UpstreamClient,
+        same_protocol_upstream: bool = False,
+        trusted_proxies: tuple = (),
+    ) -> None:
+        self.resolver = resolver
+        self.catalogue = catalogue
+        self.meter = meter
+        self.upstreams = upstreams
+        self.client = client
+        self.same_protocol_upstream = same_protocol_upstream
+        """Demo mode: the simulator speaks every protocol, so a model is called in the caller's."""
+
+    # ------------------------------------------------------------------ headers
+    def headers(
+        self, principal: Principal | None, inbound: Inbound, overhead_ms: float | None = None
+    ) -> Headers:
+        h: Headers = [(b"x-request-id", inbound.request_id.encode())]
+        if principal is not None:
+            view = self.meter.quota_view(principal)
+            h.append((b"x-quota-remaining-credits", micros_to_usd(view.remaining_micros).encode()))
+            h.append((b"x-bytespike-quota-remaining-micros", str(view.remaining_micros).encode()))
+        if overhead_ms is not None:
+            h.append((b"x-bytespike-overhead-ms", f"{overhead_ms:.3f}".encode()))
+        return h
+
+    def error_reply(self, err: GatewayError, inbound: Inbound, principal: Principal | None) -> Reply:
+        codec = CODECS[inbound.protocol]
+        headers = self.headers(principal, inbound, (time.perf_counter() - inbound.started) * 1000)
+        headers.append((b"content-type", b"application/json"))
+        if err.retry_after is not None:
+            headers.append((b"retry-after", str(err.retry_after).encode()))
+        return Reply(codec.error_status(err), codec.encode_error(err, inbound.request_id), headers)
+
+    # ------------------------------------------------------------------ entry
+    async def handle(self, inbound: Inbound) -> Reply | StreamReply:
+        principal: Principal | None = None
+        call: Call | None = None
+        try:
+            principal = await self.resolver.authenticate(inbound.credential)
+            await self.meter.refresh(principal)
+            if inbound.body_error is not None:
+                raise inbound.body_error
+            call = await self._admit(inbound, principal)
+            if inbound.stream:
+                return await self._start_stream(call)
+            return await self._complete(call)
+        except GatewayError as err:
+            if call is not None and call.hold is not None:
+                self.meter.release(call.hold)
+                call.hold = None
+            return self.error_reply(err, inbound, principal)
+
+    async def _admit(self, inbound: Inbound, principal: Principal) -> Call:
+        if not is_address_allowed(inbound.client_ip, principal.ip_allow, principal.ip_deny):
+            raise GatewayError(
+                403, "permission_denied", f"address {inbound.client_ip} is not allowed for this key"
+            )
+        if INFERENCE not in principal.scopes:
+            raise GatewayError(403, "permission_denied", "this key lacks the 'inference' scope")
+        body = inbound.body
+        CHECK_REQUEST[inbound.protocol](body)
+        model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
+        self.catalogue.check_group(model, principal.group, principal.allowed_models)
+        upstream_protocol = inbound.protocol if self.same_protocol_upstream else model.protocol
+        if upstream_protocol != inbound.protocol:
+            raise GatewayError(
+                400,
+                "unsupported_translation",
+                f"model {model.slug!r} is served over {upstream_protocol}; calling it through "
+                f"{inbound.protocol} needs protocol translation, which this gateway does not offer yet",
+                "model",
+            )
+        target = self.upstreams.target_for(model.slug, model.provider, model.protocol)
+        max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
+        estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
+        hold = await self.meter.admit(principal, estimate)
+        return Call(inbound, principal, model, target, upstream_protocol, hold)
+
+    # ------------------------------------------------------------------ upstream request
+    def _upstream_request(self, call: Call) -> tuple[str, list, bytes]:
+        inbound, model, target = call.inbound, call.model, call.target
+        body = dict(inbound.body)
+        if call.upstream_protocol == anthropic_messages.NAME:
+            body["model"] = model.upstream_model
+            url, headers = anthropic_request(
+                target,
+                count_tokens=False,
+                version=inbound.vendor_headers.get("anthropic-version", "2023-06-01"),
+                beta=inbound.vendor_headers.get("anthropic-beta"),
+            )
+        elif call.upstream_protocol == openai_chat.NAME:
+            body["model"] = model.upstream_model
+            if inbound.stream:
+                # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
+                call.forward_usage = oc_requests.wants_usage(body)
+                options = dict(body.get("stream_options") or {})
+                options["include_usage"] = True
+                body["stream_options"] = options
+            url, headers = openai_chat_request(target)
+        else:
+            body.pop("model", None)
+            url, headers = gemini_request(target, model.upstream_model, stream=inbound.stream)
+        return url, headers, orjson.dumps(body)
+
+    async def _send(self, call: Call):  # type: ignore[no-untyped-def]
+        url, headers, payload = self._upstream_request(call)
+        call.upstream_started = time.perf_counter()
+        return await self.client.post(url, headers, payload)
+
+    # ------------------------------------------------------------------ non-streaming
+    async def _complete(self, call: Call) -> Reply:
+        codec = CODECS[call.upstream_protocol]
+        resp = await self._send(call)
+        raw = await resp.read()
+        call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
+        try:
+            obj = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            obj = None
+        if resp.status >= 400:
+            raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
+        if not isinstance(obj, dict):
+            raise GatewayError(
+                502, "upstream_error", "the upstream answered 200 with a body that is not a JSON object"
+            )
+        if codec.is_error_body(obj):
+            raise rewrite_error_body(codec, obj)
+        usage = codec.decode_usage(codec.usage_of_response(obj))
+        if "model" in obj:
+            obj["model"] = call.model.slug
+        out = orjson.dumps(obj)
+        await self.settle(call, usage, rule="completed", ttft_ms=None)
+        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
+        headers = self.headers(call.principal, call.inbound, overhead)
+        headers.append((b"content-type", b"application/json"))
+        return Reply(200, out, headers)
+
+    # ------------------------------------------------------------------ streaming
+    async def _start_stream(self, call: Call) -> Reply | StreamReply:
+        from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
+
+        codec = CODECS[call.upstream_protocol]
+        resp = await self._send(call)
+        if resp.status >= 400:
+            raw = await resp.read()
+            try:
+                obj: Any = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                obj = None
+            raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
+        call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
+        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
+        headers = self.headers(call.principal, call.inbound, overhead)
+        headers += [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        return StreamReply(200, headers, RelayStream(self, call, resp))
+
+    # ------------------------------------------------------------------ settlement
+    async def settle(self, call: Call, usage: Usage, *, rule: str, ttft_ms: float | None) -> int:
+        """Debit the exact cost of ``usage`` and wait until its usage record is durable."""
+        cost = cost_micros(usage, call.model)
+        p, inbound = call.principal, call.inbound
+        record = UsageRecord(
+            request_id=inbound.request_id,
+            created_at=datetime.now(UTC),
+            api_key_id=p.key_id,
+            user_id=p.user_id,
+            org_id=p.org_id,
+            wallet_id=p.wallet_id,
+            key_chain=p.key_chain_ids,
+            model=call.model.slug,
+            provider=call.model.provider,
+            endpoint=inbound.endpoint,
+            caller_protocol=inbound.protocol,
+            upstream_protocol=call.upstream_protocol,
+            is_stream=inbound.stream,
+            status=200,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_micros=cost,
+            latency_ms=(time.perf_counter() - inbound.started) * 1000,
+            ttft_ms=ttft_ms,
+            billing_rule=rule,
+        )
+        hold, call.hold = call.hold, None
+        assert hold is not None, "settle called twice"
+        await self.meter.settle(hold, record)
+        return cost
+
+    def release(self, call: Call) -> None:
+        if call.hold is not None:
+            self.meter.release(call.hold)
+            call.hold = None
+
+
+def codec_for(protocol: str) -> Codec:
+    return CODECS[protocol]

@@ -1,0 +1,241 @@
+"""Configuration: the only reader of the environment and of the optional TOML config file.
+
+Precedence, highest first: explicit overrides (CLI flags), environment variables, the config
+file (``BYTESPIKE_CONFIG`` or ``--config``), built-in defaults. Names of the environment
+variables are the stable interface of DESIGN.md §4; upstream credentials follow the official
+SDKs' own variables so an existing shell setup just works.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+SECRET_FILE_NAME = "secret.key"
+DEFAULT_DB_FILE_NAME = "bytespike.db"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCredentials:
+    """Where one vendor lives and how to authenticate to it."""
+
+    api_key: str | None
+    """The vendor key; ``None`` means this vendor is not configured."""
+    base_url: str
+    """Origin (Anthropic, Gemini, DeepSeek) or origin + ``/v1`` (OpenAI), as the SDKs expect."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the process needs to know about its environment."""
+
+    data_dir: Path
+    """Directory for the embedded SQLite database and the generated secret."""
+    database_url: str
+    """``sqlite:///ABS/PATH`` (embedded default) or ``postgresql://…``."""
+    redis_url: str | None
+    """Shared hot state; ``None`` means in-process state (single worker only)."""
+    secret_key: str
+    """Server secret: keys' HMAC lookup digests and AES-GCM reveal copies derive from it."""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    demo: bool = False
+    """Serve every catalogue model from the built-in simulator, whatever keys are configured."""
+    anthropic: UpstreamCredentials = field(
+        default_factory=lambda: UpstreamCredentials(None, "https://api.anthropic.com")
+    )
+    openai: UpstreamCredentials = field(
+        default_factory=lambda: UpstreamCredentials(None, "https://api.openai.com/v1")
+    )
+    gemini: UpstreamCredentials = field(
+        default_factory=lambda: UpstreamCredentials(None, "https://generativelanguage.googleapis.com")
+    )
+    deepseek: UpstreamCredentials = field(
+        default_factory=lambda: UpstreamCredentials(None, "https://api.deepseek.com")
+    )
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Text and image surfaces (spec §3.0 suggests a generous 32 MiB)."""
+    upstream_connect_timeout_s: float = 10.0
+    upstream_read_timeout_s: float = 300.0
+    """Longest silence tolerated between upstream bytes."""
+    key_cache_ttl_s: float = 1.0
+    """How long a resolved key stays in the in-process cache before it is re-read."""
+    wallet_cache_ttl_s: float = 2.0
+    """How long a wallet balance read from the database is trusted for admission."""
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs whose ``X-Forwarded-For`` is believed."""
+    catalogue_extra: Mapping[str, Any] = field(default_factory=dict)
+    """``[[models]]`` and ``[groups]`` tables from the config file, merged over the built-in catalogue."""
+    log_level: str = "info"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the embedded default: SQLite file and in-process state."""
+        return self.database_url.startswith("sqlite") and self.redis_url is None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.database_url.startswith("sqlite:///"):
+            return None
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _int(name: str, raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _float(name: str, raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _normalize_database_url(url: str) -> str:
+    if url.startswith(("sqlite:///", "postgresql://", "postgresql+asyncpg://", "postgres://")):
+        return url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    raise SettingsError(
+        f"BYTESPIKE_DATABASE_URL must start with sqlite:/// or postgresql://, got {url.split(':', 1)[0]!r}"
+    )
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """Read the embedded default's server secret, creating it (0600) on first use."""
+    path = data_dir / SECRET_FILE_NAME
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must not write two different secrets.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_path: str | Path | None = None
+) -> Settings:
+    """Build `Settings` from the environment (default ``os.environ``) and the config file."""
+    env = os.environ if environ is None else environ
+    config_file = config_path or env.get("BYTESPIKE_CONFIG")
+    file_cfg: dict[str, Any] = _read_config_file(Path(config_file)) if config_file else {}
+    server = file_cfg.get("server", {})
+    upstreams = file_cfg.get("upstreams", {})
+
+    def pick(env_name: str, file_value: Any = None, default: Any = None) -> Any:
+        value = env.get(env_name)
+        if value not in (None, ""):
+            return value
+        return default if file_value is None else file_value
+
+    data_dir = (
+        Path(pick("BYTESPIKE_DATA_DIR", server.get("data_dir"), Path.home() / ".local/share/bytespike"))
+        .expanduser()
+        .resolve()
+    )
+    database_url = _normalize_database_url(
+        pick(
+            "BYTESPIKE_DATABASE_URL",
+            server.get("database_url"),
+            f"sqlite:///{data_dir / DEFAULT_DB_FILE_NAME}",
+        )
+    )
+    if database_url.startswith("sqlite:///"):
+        db_path = Path(database_url.removeprefix("sqlite:///"))
+        if not db_path.is_absolute():
+            raise SettingsError(f"BYTESPIKE_DATABASE_URL must hold an absolute path, got {db_path}")
+    redis_url = pick("BYTESPIKE_REDIS_URL", server.get("redis_url"))
+    secret_key = pick("BYTESPIKE_SECRET_KEY", server.get("secret_key"))
+    if not secret_key:
+        if not database_url.startswith("sqlite:///"):
+            raise SettingsError(
+                "BYTESPIKE_SECRET_KEY is required when the database is not the embedded SQLite file"
+            )
+        secret_key = ensure_secret_key(Path(database_url.removeprefix("sqlite:///")).parent)
+    if len(secret_key) < 16:
+        raise SettingsError("BYTESPIKE_SECRET_KEY must be at least 16 characters")
+
+    def creds(vendor: str, default_base: str) -> UpstreamCredentials:
+        block = upstreams.get(vendor.lower(), {})
+        return UpstreamCredentials(
+            api_key=pick(f"{vendor}_API_KEY", block.get("api_key")),
+            base_url=str(pick(f"{vendor}_BASE_URL", block.get("base_url"), default_base)).rstrip("/"),
+        )
+
+    proxies = pick("BYTESPIKE_TRUSTED_PROXIES", server.get("trusted_proxies"), ())
+    if isinstance(proxies, str):
+        proxies = tuple(p.strip() for p in proxies.split(",") if p.strip())
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url or None,
+        secret_key=secret_key,
+        host=str(pick("BYTESPIKE_HOST", server.get("host"), "127.0.0.1")),
+        port=_int("BYTESPIKE_PORT", pick("BYTESPIKE_PORT", server.get("port"), 8080)),
+        workers=max(1, _int("BYTESPIKE_WORKERS", pick("BYTESPIKE_WORKERS", server.get("workers"), 1))),
+        demo=str(pick("BYTESPIKE_DEMO", server.get("demo"), "")).lower() in ("1", "true", "yes"),
+        anthropic=creds("ANTHROPIC", "https://api.anthropic.com"),
+        openai=creds("OPENAI", "https://api.openai.com/v1"),
+        gemini=creds("GEMINI", "https://generativelanguage.googleapis.com"),
+        deepseek=creds("DEEPSEEK", "https://api.deepseek.com"),
+        max_body_bytes=_int(
+            "BYTESPIKE_MAX_BODY_BYTES",
+            pick("BYTESPIKE_MAX_BODY_BYTES", server.get("max_body_bytes"), 32 << 20),
+        ),
+        upstream_connect_timeout_s=_float(
+            "BYTESPIKE_UPSTREAM_CONNECT_TIMEOUT",
+            pick("BYTESPIKE_UPSTREAM_CONNECT_TIMEOUT", server.get("upstream_connect_timeout_s"), 10.0),
+        ),
+        upstream_read_timeout_s=_float(
+            "BYTESPIKE_UPSTREAM_READ_TIMEOUT",
+            pick("BYTESPIKE_UPSTREAM_READ_TIMEOUT", server.get("upstream_read_timeout_s"), 300.0),
+        ),
+        key_cache_ttl_s=_float(
+            "BYTESPIKE_KEY_CACHE_TTL", pick("BYTESPIKE_KEY_CACHE_TTL", server.get("key_cache_ttl_s"), 1.0)
+        ),
+        wallet_cache_ttl_s=_float(
+            "BYTESPIKE_WALLET_CACHE_TTL",
+            pick("BYTESPIKE_WALLET_CACHE_TTL", server.get("wallet_cache_ttl_s"), 2.0),
+        ),
+        trusted_proxies=tuple(proxies),
+        catalogue_extra={k: file_cfg[k] for k in ("models", "groups") if k in file_cfg},
+        log_level=str(pick("BYTESPIKE_LOG_LEVEL", server.get("log_level"), "info")),
+    )

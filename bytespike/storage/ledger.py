@@ -1,0 +1,90 @@
+"""Wallet movements that are not API requests: top-ups, bonuses, refunds, admin adjustments.
+
+Each movement is idempotent on its ``idempotency_key`` (a payment id, an admin request id):
+replaying it returns the entry already written and moves nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bytespike.storage.accounts import utcnow
+from bytespike.storage.records import LedgerEntryRecord
+from bytespike.storage.schema import ledger_entries, wallets
+
+CREDIT_KINDS = frozenset({"topup", "bonus", "refund", "admin_credit", "subscription_renew"})
+DEBIT_KINDS = frozenset({"admin_debit"})
+
+
+def _entry(row: sa.Row) -> LedgerEntryRecord:
+    return LedgerEntryRecord(
+        id=row.id,
+        wallet_id=row.wallet_id,
+        kind=row.kind,
+        amount_micros=row.amount_micros,
+        balance_after_micros=row.balance_after_micros,
+        idempotency_key=row.idempotency_key,
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+async def apply_movement(
+    conn: AsyncConnection,
+    *,
+    wallet_id: int,
+    kind: str,
+    amount_micros: int,
+    idempotency_key: str,
+    source: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> tuple[LedgerEntryRecord, bool]:
+    """Move ``amount_micros`` (positive credits, negative debits) in the caller's transaction.
+
+    Returns the entry and whether it was newly written (False on an idempotent replay).
+    """
+    if kind in CREDIT_KINDS and amount_micros <= 0:
+        raise ValueError(f"{kind} must be a positive amount")
+    if kind in DEBIT_KINDS and amount_micros >= 0:
+        raise ValueError(f"{kind} must be a negative amount")
+    if kind not in CREDIT_KINDS | DEBIT_KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    prior = (
+        await conn.execute(
+            sa.select(ledger_entries).where(ledger_entries.c.idempotency_key == idempotency_key)
+        )
+    ).one_or_none()
+    if prior is not None:
+        return _entry(prior), False
+    now = utcnow()
+    values: dict[str, Any] = {"balance_micros": wallets.c.balance_micros + amount_micros, "updated_at": now}
+    if kind in ("topup", "bonus", "subscription_renew"):
+        values["lifetime_topup_micros"] = wallets.c.lifetime_topup_micros + amount_micros
+    balance_after = (
+        await conn.execute(
+            wallets.update()
+            .where(wallets.c.id == wallet_id)
+            .values(**values)
+            .returning(wallets.c.balance_micros)
+        )
+    ).scalar_one()
+    row = (
+        await conn.execute(
+            ledger_entries.insert()
+            .values(
+                wallet_id=wallet_id,
+                kind=kind,
+                amount_micros=amount_micros,
+                balance_after_micros=balance_after,
+                idempotency_key=idempotency_key,
+                source=source or {},
+                note=note,
+                created_at=now,
+            )
+            .returning(*ledger_entries.c)
+        )
+    ).one()
+    return _entry(row), True
