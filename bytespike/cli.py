@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     credits_sub = credits.add_subparsers(dest="credits_command", required=True, metavar="COMMAND")
     cg = credits_sub.add_parser("grant", help="credit a user's wallet (ledger kind admin_credit)")
     cg.add_argument("--email", required=True)
-    cg.add_argument("--usd", required=True, help="amount in USD, e.g. 25 or 0.50")
+    cg.add_argument("--usd", required=True, type=_usd, help="amount in USD, e.g. 25 or 0.50")
     cg.add_argument("--note", help="note stored on the ledger entry")
     cg.add_argument("--json", action="store_true", help="print JSON")
     cg.set_defaults(func=cmd_credits_grant)
