@@ -9,13 +9,14 @@ its own chunk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qs
 
 import orjson
 
 from bytespike.simulator.asgi import HttpAnswer
-from bytespike.simulator.fields import BadRequest, dict_items, optional_dict, optional_int, string_list
+from bytespike.simulator.fields import BadRequest, dict_items, optional_int, string_list
 from bytespike.simulator.plan import FinishReason, OfferedTool, ReplyPlan, TurnRequest, UsagePlan
 from bytespike.simulator.streaming import CONTENT, FINAL, Frame, sse_data
 from bytespike.simulator.vendor import Operation, Route, json_answer
@@ -44,6 +45,7 @@ FINISH_REASON_FROM_FINISH = {
 }
 
 _SSE_SEPARATOR = b"\r\n\r\n"
+_SNAKE_CASE = re.compile(r"(?<!^)([A-Z])")
 
 
 def error_object(status: int, message: str, reason: str | None = None) -> dict[str, object]:
@@ -98,36 +100,40 @@ class GeminiApi:
 
     def decode_turn(self, payload: dict[str, object], route: Route) -> TurnRequest:
         request: Mapping[str, object] = payload
-        if route.operation is Operation.COUNT_TOKENS and "generateContentRequest" in payload:
-            request = optional_dict(payload, "generateContentRequest")
-        contents = dict_items(request.get("contents"), "contents")
+        if (
+            route.operation is Operation.COUNT_TOKENS
+            and _field(payload, "generateContentRequest") is not None
+        ):
+            request = _object(payload, "generateContentRequest")
+        contents = dict_items(_field(request, "contents"), "contents")
         if not contents and route.operation is Operation.GENERATE:
             raise BadRequest("* GenerateContentRequest.contents: contents is not specified")
         texts: list[str] = []
         results: list[str] = []
         has_result = False
         for content in _final_turn(contents):
-            for part in dict_items(content.get("parts"), "contents.parts"):
+            for part in dict_items(_field(content, "parts"), "contents.parts"):
+                function_response = _field(part, "functionResponse")
                 if isinstance(part.get("text"), str) and not part.get("thought"):
                     texts.append(str(part["text"]))
-                elif isinstance(part.get("functionResponse"), dict):
+                elif isinstance(function_response, dict):
                     has_result = True
-                    response = optional_dict(optional_dict(part, "functionResponse"), "response")
-                    results.append(orjson.dumps(response).decode())
+                    results.append(orjson.dumps(_object(function_response, "response")).decode())
         tools = []
-        for tool in dict_items(request.get("tools"), "tools"):
-            for declaration in dict_items(tool.get("functionDeclarations"), "tools.functionDeclarations"):
+        for tool in dict_items(_field(request, "tools"), "tools"):
+            for declaration in dict_items(_field(tool, "functionDeclarations"), "tools.functionDeclarations"):
                 if isinstance(declaration.get("name"), str):
-                    schema = optional_dict(declaration, "parametersJsonSchema") or optional_dict(
+                    schema = _object(declaration, "parametersJsonSchema") or _object(
                         declaration, "parameters"
                     )
                     tools.append(OfferedTool(str(declaration["name"]), schema))
-        calling = optional_dict(optional_dict(request, "toolConfig"), "functionCallingConfig")
-        allowed = calling.get("allowedFunctionNames")
-        forced = (
-            allowed[0] if calling.get("mode") == "ANY" and isinstance(allowed, list) and allowed else None
-        )
-        generation = optional_dict(request, "generationConfig")
+        calling = _object(_object(request, "toolConfig"), "functionCallingConfig")
+        allowed = _field(calling, "allowedFunctionNames")
+        is_any = calling.get("mode") == "ANY"
+        forced = allowed[0] if is_any and isinstance(allowed, list) and allowed else None
+        generation = _object(request, "generationConfig")
+        stop_sequences = _field(generation, "stopSequences")
+        max_tokens = _field(generation, "maxOutputTokens")
         return TurnRequest(
             model=route.model or "gemini",
             stream=route.stream,
@@ -136,8 +142,8 @@ class GeminiApi:
             tools=tuple(tools),
             tools_disabled=calling.get("mode") == "NONE",
             forced_tool=forced if isinstance(forced, str) else None,
-            max_tokens=optional_int(generation, "maxOutputTokens"),
-            stop_sequences=string_list(generation.get("stopSequences"), "generationConfig.stopSequences"),
+            max_tokens=optional_int({"maxOutputTokens": max_tokens}, "maxOutputTokens"),
+            stop_sequences=string_list(stop_sequences, "generationConfig.stopSequences"),
         )
 
     def encode_reply(self, plan: ReplyPlan, payload: dict[str, object]) -> HttpAnswer:
@@ -201,6 +207,20 @@ def parse_model_path(rest: str) -> tuple[str, str] | None:
             model = model.removeprefix("models/")
             return (model, verb) if model else None
     return None
+
+
+def _field(message: Mapping[str, object], camel_name: str) -> object:
+    """A field by its JSON name or its proto name: Google's JSON parser accepts both, and
+    google-genai 3.3.0 itself sends ``parameters_json_schema`` in snake case."""
+    value = message.get(camel_name)
+    if value is None:
+        value = message.get(_SNAKE_CASE.sub(r"_\1", camel_name).lower())
+    return value
+
+
+def _object(message: Mapping[str, object], camel_name: str) -> dict[str, object]:
+    value = _field(message, camel_name)
+    return value if isinstance(value, dict) else {}
 
 
 def _final_turn(contents: list[dict[str, object]]) -> list[dict[str, object]]:
