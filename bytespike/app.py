@@ -65,9 +65,13 @@ def vendor_targets(settings: Settings) -> dict[str, Target]:
 
 
 def demo_targets(base_url: str) -> dict[str, Target]:
+    """Every provider at the simulator, each addressed the way its real base URL is."""
     return {
-        p: Target(p if p != "deepseek_anthropic" else "deepseek", base_url, DEMO_VENDOR_KEY)
-        for p in ("anthropic", "openai", "gemini", "deepseek", "deepseek_anthropic")
+        "anthropic": Target("anthropic", base_url, DEMO_VENDOR_KEY),
+        "openai": Target("openai", base_url + "/v1", DEMO_VENDOR_KEY),
+        "gemini": Target("gemini", base_url, DEMO_VENDOR_KEY),
+        "deepseek": Target("deepseek", base_url, DEMO_VENDOR_KEY),
+        "deepseek_anthropic": Target("deepseek", base_url, DEMO_VENDOR_KEY),
     }
 
 

@@ -43,6 +43,11 @@ CHECK_REQUEST = {
     openai_chat.NAME: oc_requests.check_request,
     gemini.NAME: gm_requests.check_request,
 }
+PROVIDER_OF_PROTOCOL = {
+    anthropic_messages.NAME: "anthropic",
+    openai_chat.NAME: "openai",
+    gemini.NAME: "gemini",
+}
 MAX_OUTPUT = {
     anthropic_messages.NAME: am_requests.max_output_tokens,
     openai_chat.NAME: oc_requests.max_output_tokens,
@@ -145,7 +150,11 @@ class Gateway:
                 f"{inbound.protocol} needs protocol translation, which this gateway does not offer yet",
                 "model",
             )
-        target = self.upstreams.target_for(model.slug, model.provider, model.protocol)
+        if self.same_protocol_upstream:
+            # Demo: the simulator answers any model in the caller's protocol, at that protocol's address.
+            target = self.upstreams.target_for(model.slug, PROVIDER_OF_PROTOCOL[upstream_protocol], upstream_protocol)
+        else:
+            target = self.upstreams.target_for(model.slug, model.provider, model.protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate)
