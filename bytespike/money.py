@@ -37,3 +37,10 @@ def micros_to_usd(micros: int) -> str:
 def micros_to_usd_float(micros: int) -> float:
     """USD as a JSON number for ``*_usd`` fields, rounded half-up to the cent."""
     return float((Decimal(micros) / MICROS_PER_USD).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def micros_to_usd_exact(micros: int) -> str:
+    """Every digit, for messages about small amounts (``123`` → ``"0.000123"``)."""
+    sign = "-" if micros < 0 else ""
+    whole, frac = divmod(abs(micros), MICROS_PER_USD)
+    return f"{sign}{whole}.{frac:06d}".rstrip("0").rstrip(".") if frac else f"{sign}{whole}.00"

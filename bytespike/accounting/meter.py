@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.principal import Principal
 from bytespike.errors import GatewayError, insufficient_balance
-from bytespike.money import micros_to_usd
+from bytespike.money import micros_to_usd_exact as usd
 from bytespike.state.memory import Hold, MemoryState
 from bytespike.storage.accounts import wallet_balances
 from bytespike.storage.batch_writer import UsageWriter
@@ -75,8 +75,8 @@ class Meter:
         available = wallet.settled - wallet.held
         if available <= 0 or available < estimate_micros:
             raise insufficient_balance(
-                f"insufficient_balance: this request may cost up to ${micros_to_usd(estimate_micros)} "
-                f"and the wallet has ${micros_to_usd(max(available, 0))} available"
+                f"insufficient_balance: this request may cost up to ${usd(estimate_micros)} "
+                f"and the wallet has ${usd(max(available, 0))} available"
             )
         for limits in principal.chain:
             if limits.quota_micros:
@@ -86,9 +86,9 @@ class Meter:
                     raise GatewayError(
                         402,
                         "quota_exceeded",
-                        f"quota_exceeded: key {limits.key_id} has ${micros_to_usd(max(left, 0))} of its "
-                        f"${micros_to_usd(limits.quota_micros)} quota left; this request may cost up to "
-                        f"${micros_to_usd(estimate_micros)}",
+                        f"quota_exceeded: key {limits.key_id} has ${usd(max(left, 0))} of its "
+                        f"${usd(limits.quota_micros)} quota left; this request may cost up to "
+                        f"${usd(estimate_micros)}",
                     )
         return state.place_hold(principal.wallet_id, principal.key_chain_ids, estimate_micros)
 

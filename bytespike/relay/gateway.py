@@ -152,7 +152,9 @@ class Gateway:
             )
         if self.same_protocol_upstream:
             # Demo: the simulator answers any model in the caller's protocol, at that protocol's address.
-            target = self.upstreams.target_for(model.slug, PROVIDER_OF_PROTOCOL[upstream_protocol], upstream_protocol)
+            target = self.upstreams.target_for(
+                model.slug, PROVIDER_OF_PROTOCOL[upstream_protocol], upstream_protocol
+            )
         else:
             target = self.upstreams.target_for(model.slug, model.provider, model.protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
@@ -225,13 +227,24 @@ class Gateway:
 
         codec = CODECS[call.upstream_protocol]
         resp = await self._send(call)
-        if resp.status >= 400:
+        content_type = resp.headers.get("content-type", "")
+        if resp.status >= 400 or not content_type.startswith("text/event-stream"):
+            # An error status, or a 200 whose body is a whole JSON object instead of an event
+            # stream (vendors do this for errors, spec §4.3 #4): read it and answer with a status.
             raw = await resp.read()
             try:
                 obj: Any = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 obj = None
-            raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
+            if resp.status >= 400:
+                raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
+            if codec.is_error_body(obj):
+                raise rewrite_error_body(codec, obj)
+            raise GatewayError(
+                502,
+                "upstream_error",
+                f"the upstream answered a streaming request with {content_type or 'no content type'}",
+            )
         call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)

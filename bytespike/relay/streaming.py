@@ -27,6 +27,7 @@ from bytespike.protocols.gemini.streaming import GeminiStreamTap
 from bytespike.protocols.openai_chat.streaming import DROP, TERMINAL, OpenAIChatStreamTap
 from bytespike.protocols.sse import SSESplitter
 from bytespike.relay.gateway import Call, Gateway
+from bytespike.relay.upstream_errors import remap_stream_error
 from bytespike.upstreams.client import UpstreamResponse, UpstreamStreamError
 
 log = logging.getLogger("bytespike.relay")
@@ -84,7 +85,7 @@ class RelayStream:
                     if out:
                         yield b"".join(out)
                     self._fail()
-                    yield codec.encode_stream_error(facts.error)
+                    yield codec.encode_stream_error(remap_stream_error(facts.error))
                     return
                 if out:
                     if facts.content_started and not self._delivered_content:

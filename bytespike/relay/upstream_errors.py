@@ -79,3 +79,14 @@ def rewrite_error_body(codec: Codec, body: Any) -> GatewayError:
     err = error_from_upstream(status, codec, body)
     err.message = err.message + " (the upstream sent it with status 200)"
     return err
+
+
+def remap_stream_error(err: GatewayError) -> GatewayError:
+    """A mid-stream error frame keeps the vendor's meaning (overloaded stays overloaded)."""
+    status = STATUS_FROM_VENDOR_TYPE.get(err.upstream_type or "")
+    if status is None or status == err.status:
+        return err
+    code = {429: "rate_limit_exceeded", 503: "upstream_overloaded", 504: "upstream_timeout"}.get(
+        status, err.code
+    )
+    return GatewayError(status, code, err.message, upstream_type=err.upstream_type)
