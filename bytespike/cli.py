@@ -171,7 +171,13 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from bytespike.simulator.server import run_simulator
 
     print(f"simulator listening on http://{args.host}:{args.port}", flush=True)
-    run_simulator(args.host, args.port, SimulatorConfig(api_key=args.api_key))
+    run_simulator(
+        args.host,
+        args.port,
+        SimulatorConfig(
+            api_key=args.api_key, latency_ms=args.latency_ms, chunk_delay_ms=args.chunk_delay_ms, chunks=args.chunks
+        ),
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -272,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=_port, default=8090)
     sim.add_argument("--api-key", help="require this vendor key (default: accept any)")
+    sim.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
+    sim.add_argument("--chunk-delay-ms", type=float, default=0.0, help="pause between stream chunks")
+    sim.add_argument("--chunks", type=_positive_int, help="number of text chunks per stream")
     sim.set_defaults(func=cmd_simulate)
     return parser
 

@@ -157,6 +157,7 @@ class AnthropicStream:
 
     def __init__(self, plan: ReplyPlan) -> None:
         self.plan = plan
+        self.headers = [(b"request-id", f"req_{plan.key}".encode())]
 
     def frames(self) -> Iterator[Frame]:
         plan = self.plan

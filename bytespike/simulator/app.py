@@ -45,6 +45,8 @@ _EXACT_ROUTES = {
     ("POST", "/v1/messages"): Route("anthropic", Operation.GENERATE),
     ("POST", "/v1/messages/count_tokens"): Route("anthropic", Operation.COUNT_TOKENS),
     ("POST", "/v1/chat/completions"): Route("openai_chat", Operation.GENERATE),
+    # DeepSeek (an origin base URL) also answers without the /v1 prefix.
+    ("POST", "/chat/completions"): Route("openai_chat", Operation.GENERATE),
     ("POST", "/v1/responses"): Route("openai_responses", Operation.GENERATE),
 }
 _GEMINI_VERBS = {
@@ -149,11 +151,9 @@ class SimulatorApp:
         if turn.stream:
             encoder = vendor.stream_encoder(plan, payload, route)
             if directives.drop_after is not None:
-                await send_stream(
-                    send, encoder, [], pacing.chunk_delay_ms, directives.drop_after, is_drop=True
-                )
+                await send_stream(send, encoder, pacing.chunk_delay_ms, directives.drop_after, is_drop=True)
             else:
-                await send_stream(send, encoder, [], pacing.chunk_delay_ms, directives.midstream_error)
+                await send_stream(send, encoder, pacing.chunk_delay_ms, directives.midstream_error)
             return
         if directives.midstream_error is not None:
             # A reply that is not streamed can only fail as a whole.

@@ -9,7 +9,6 @@ its own chunk.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qs
 
@@ -45,7 +44,24 @@ FINISH_REASON_FROM_FINISH = {
 }
 
 _SSE_SEPARATOR = b"\r\n\r\n"
-_SNAKE_CASE = re.compile(r"(?<!^)([A-Z])")
+_PROTO_NAMES = {
+    "allowedFunctionNames": "allowed_function_names",
+    "contents": "contents",
+    "functionCallingConfig": "function_calling_config",
+    "functionDeclarations": "function_declarations",
+    "functionResponse": "function_response",
+    "generateContentRequest": "generate_content_request",
+    "generationConfig": "generation_config",
+    "maxOutputTokens": "max_output_tokens",
+    "parameters": "parameters",
+    "parametersJsonSchema": "parameters_json_schema",
+    "parts": "parts",
+    "response": "response",
+    "stopSequences": "stop_sequences",
+    "toolConfig": "tool_config",
+    "tools": "tools",
+}
+"""JSON name → proto field name of every request field the simulator reads (see `_field`)."""
 
 
 def error_object(status: int, message: str, reason: str | None = None) -> dict[str, object]:
@@ -147,7 +163,7 @@ class GeminiApi:
         )
 
     def encode_reply(self, plan: ReplyPlan, payload: dict[str, object]) -> HttpAnswer:
-        parts = [part for chunk in _part_chunks(plan, whole=True) for part in chunk]
+        parts = [part for chunk in _part_chunks(plan, whole=True) for part in chunk] or [{"text": ""}]
         return json_answer(
             200, _chunk(plan, parts, FINISH_REASON_FROM_FINISH[plan.finish], _usage(plan.usage))
         )
@@ -168,6 +184,7 @@ class GeminiStream:
         self.plan = plan
         self.sse = sse
         self.content_type = b"text/event-stream" if sse else b"application/json; charset=UTF-8"
+        self.headers: list[tuple[bytes, bytes]] = []
         self.started = False
 
     def frames(self) -> Iterator[Frame]:
@@ -214,7 +231,7 @@ def _field(message: Mapping[str, object], camel_name: str) -> object:
     google-genai 3.3.0 itself sends ``parameters_json_schema`` in snake case."""
     value = message.get(camel_name)
     if value is None:
-        value = message.get(_SNAKE_CASE.sub(r"_\1", camel_name).lower())
+        value = message.get(_PROTO_NAMES[camel_name])
     return value
 
 

@@ -130,6 +130,7 @@ class ChatStream:
     def __init__(self, plan: ReplyPlan, include_usage: bool) -> None:
         self.plan = plan
         self.include_usage = include_usage
+        self.headers = [(b"x-request-id", f"req_{plan.key}".encode())]
 
     def frames(self) -> Iterator[Frame]:
         plan = self.plan

@@ -85,6 +85,7 @@ class ResponsesStream:
         self.plan = plan
         self.payload = payload
         self.sequence = 0
+        self.headers = [(b"x-request-id", f"req_{plan.key}".encode())]
 
     def frames(self) -> Iterator[Frame]:
         plan = self.plan

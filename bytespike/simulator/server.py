@@ -58,6 +58,15 @@ def _uvicorn_config(host: str, port: int, config: SimulatorConfig, **extra: obje
     )
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        # uvicorn exits the process when it cannot bind; a SystemExit escaping a task would
+        # stop the host's event loop, so it becomes an ordinary error of this task.
+        raise RuntimeError(f"uvicorn stopped during start-up (exit status {exc.code})") from None
+
+
 def run_simulator(host: str, port: int, config: SimulatorConfig) -> None:
     """Serve the simulator until interrupted (blocking)."""
     _silence_simulated_drops()
@@ -76,13 +85,10 @@ async def start_simulator_in_background(
     server = _BackgroundServer(
         _uvicorn_config(host, port, config, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     )
-    task = asyncio.create_task(server.serve(), name=f"bytespike-simulator-{host}:{port}")
+    task = asyncio.create_task(_serve(server), name=f"bytespike-simulator-{host}:{port}")
     while not server.started:
         if task.done():
-            # uvicorn reports a failed bind by exiting; surface it as an error of ours.
-            with contextlib.suppress(BaseException):
-                task.result()
-            raise RuntimeError(f"the simulator could not start on {host}:{port}")
+            raise RuntimeError(f"the simulator could not start on {host}:{port}") from task.exception()
         await asyncio.sleep(0.005)
     actual_port = server.servers[0].sockets[0].getsockname()[1]
     return server, task, actual_port

@@ -34,6 +34,8 @@ class StreamEncoder(Protocol):
     """One vendor's rendering of one streamed reply."""
 
     content_type: bytes
+    headers: Headers
+    """Extra response headers (the vendor's request id)."""
 
     def frames(self) -> Iterator[Frame]:
         """All frames of a successful stream, in order (generated lazily)."""
@@ -57,15 +59,14 @@ def sse_data(payload: object, separator: bytes = b"\n\n") -> bytes:
 async def send_stream(
     send: Send,
     encoder: StreamEncoder,
-    headers: Headers,
     chunk_delay_ms: float,
     fault_after: int | None = None,
     is_drop: bool = False,
 ) -> None:
     """Stream ``encoder``'s frames; after ``fault_after`` content frames, drop or send an error.
 
-    A fault with more content frames than the reply has fires right before the finish frame (or
-    at the very end), so a faulted stream never completes normally.
+    A pending fault fires before the frame carrying the finish reason at the latest, so a faulted
+    stream never completes normally even when it asks for more content frames than the reply has.
     """
     await send(
         {
@@ -74,14 +75,16 @@ async def send_stream(
             "headers": [
                 (b"content-type", encoder.content_type),
                 (b"cache-control", b"no-cache"),
-                *headers,
+                *encoder.headers,
             ],
         }
     )
     delay_s = chunk_delay_ms / 1000
     content_sent = 0
     for frame in encoder.frames():
-        if fault_after is not None and frame.kind and content_sent >= fault_after:
+        if fault_after is not None and (
+            frame.kind & FINAL or (frame.kind & CONTENT and content_sent >= fault_after)
+        ):
             await _fault(send, encoder, is_drop)
             return
         if frame.kind & CONTENT:
