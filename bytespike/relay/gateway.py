@@ -223,6 +223,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ streaming
     async def _start_stream(self, call: Call) -> Reply | StreamReply:
+        from bytespike.relay.frames import PassthroughFrames
         from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
 
         codec = CODECS[call.upstream_protocol]
@@ -253,7 +254,13 @@ class Gateway:
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
         ]
-        return StreamReply(200, headers, RelayStream(self, call, resp))
+        frames = PassthroughFrames(
+            call.upstream_protocol,
+            upstream_model=call.model.upstream_model,
+            slug=call.model.slug,
+            forward_usage=call.forward_usage,
+        )
+        return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
     async def settle(self, call: Call, usage: Usage, *, rule: str, ttft_ms: float | None) -> int:

@@ -1,9 +1,10 @@
 """Relaying an upstream SSE stream to the caller, frame by frame, and billing how it ended.
 
 Bytes are forwarded as the upstream sends them (one write per upstream read, never buffered
-beyond an incomplete frame). A tap per protocol reads only what billing needs. The protocol's
-terminal frame is held back until the usage record is committed, so a billed 2xx is durable
-before its last byte (DESIGN.md §3). How each ending is billed is docs/billing.md:
+beyond an incomplete frame); a frame processor (`relay/frames.py`) either passes frames through
+with a usage tap or translates them. The caller's terminal frame is held back until the usage
+record is committed, so a billed 2xx is durable before its last byte (DESIGN.md §3). How each
+ending is billed is docs/billing.md:
 
 - ``completed``: usage from the stream, billed.
 - upstream error frame, drop, stall or truncation: free; the caller gets its protocol's error frame.
@@ -18,13 +19,10 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from bytespike.errors import GatewayError
-from bytespike.protocols import anthropic_messages, gemini, openai_chat
-from bytespike.protocols.anthropic_messages.streaming import AnthropicStreamTap
 from bytespike.protocols.codecs import CODECS
-from bytespike.protocols.gemini.streaming import GeminiStreamTap
-from bytespike.protocols.openai_chat.streaming import DROP, TERMINAL, OpenAIChatStreamTap
 from bytespike.protocols.sse import SSESplitter
 from bytespike.relay.gateway import Call, Gateway
 from bytespike.relay.upstream_errors import remap_stream_error
@@ -38,54 +36,45 @@ DRAIN_BYTES = 8 << 20
 
 
 class RelayStream:
-    def __init__(self, gateway: Gateway, call: Call, resp: UpstreamResponse) -> None:
+    def __init__(self, gateway: Gateway, call: Call, resp: UpstreamResponse, frames: Any) -> None:
         self._gateway = gateway
         self._call = call
         self._resp = resp
         self._upstream = resp.iter_chunks()
         self._splitter = SSESplitter()
-        protocol = call.upstream_protocol
-        if protocol == anthropic_messages.NAME:
-            self._tap = AnthropicStreamTap()
-        elif protocol == openai_chat.NAME:
-            self._tap = OpenAIChatStreamTap(forward_usage=call.forward_usage)
-        else:
-            assert protocol == gemini.NAME
-            self._tap = GeminiStreamTap()
-        upstream_model = call.model.upstream_model
-        self._model_from = f'"model":"{upstream_model}"'.encode()
-        self._model_to = f'"model":"{call.model.slug}"'.encode()
-        self._rewrite_model = upstream_model != call.model.slug and protocol != gemini.NAME
+        self._frames = frames
         self._delivered_content = False
         self._done = False
         self._ttft_ms: float | None = None
 
+    def _error_frame(self, err: GatewayError) -> bytes:
+        err = remap_stream_error(err)
+        encode = getattr(self._frames, "error_frame", None)
+        if encode is not None:
+            return encode(err)
+        return CODECS[self._call.inbound.protocol].encode_stream_error(err)
+
     # Called by the web layer: ``async for chunk in stream.chunks()`` then ``await stream.finish()``.
     async def chunks(self) -> AsyncIterator[bytes]:
-        codec = CODECS[self._call.inbound.protocol]
-        tap = self._tap
-        facts = tap.facts
+        frames = self._frames
+        facts = frames.facts
         held: list[bytes] = []
         try:
             async for chunk in self._upstream:
                 out: list[bytes] = []
                 for frame in self._splitter.feed(chunk):
-                    action = tap.feed(frame)
+                    now, terminal = frames.process(frame)
+                    if now:
+                        out.append(now)
+                    if terminal:
+                        held.append(terminal)
                     if facts.error is not None:
                         break
-                    if action is True or action == TERMINAL:
-                        held.append(frame)
-                        continue
-                    if action == DROP:
-                        continue
-                    if self._rewrite_model:
-                        frame = frame.replace(self._model_from, self._model_to)
-                    out.append(frame)
                 if facts.error is not None:
                     if out:
                         yield b"".join(out)
                     self._fail()
-                    yield codec.encode_stream_error(remap_stream_error(facts.error))
+                    yield self._error_frame(facts.error)
                     return
                 if out:
                     if facts.content_started and not self._delivered_content:
@@ -95,24 +84,30 @@ class RelayStream:
         except UpstreamStreamError as exc:
             self._fail()
             status, code = (504, "upstream_timeout") if exc.timeout else (502, "upstream_error")
-            yield codec.encode_stream_error(GatewayError(status, code, f"upstream: {exc}"))
+            yield self._error_frame(GatewayError(status, code, f"upstream: {exc}"))
             return
-        if not facts.finished or self._splitter.tail.strip():
-            self._fail()
-            yield codec.encode_stream_error(
-                GatewayError(502, "upstream_error", "upstream: the stream ended before it was complete")
+        now, terminal = frames.at_eof()
+        if terminal:
+            held.append(terminal)
+        if facts.error is None and (not facts.finished or self._splitter.tail.strip()):
+            facts.error = GatewayError(
+                502, "upstream_error", "upstream: the stream ended before it was complete"
             )
+        if facts.error is not None:
+            if now:
+                yield now
+            self._fail()
+            yield self._error_frame(facts.error)
             return
+        if now:
+            held.insert(0, now)
         if facts.content_started and not self._delivered_content:
             self._delivered_content = True
         self._done = True
         await self._gateway.settle(self._call, facts.usage, rule="completed", ttft_ms=self._ttft_ms)
         self._resp.release()
         if held:
-            frames = b"".join(held)
-            if self._rewrite_model:
-                frames = frames.replace(self._model_from, self._model_to)
-            yield frames
+            yield b"".join(held)
 
     def _fail(self) -> None:
         """Free: release the hold and drop the upstream connection."""
@@ -136,7 +131,7 @@ class RelayStream:
             pass
         finally:
             self._resp.close()
-        facts = self._tap.facts
+        facts = self._frames.facts
         if facts.error is None and facts.has_usage:
             await self._gateway.settle(
                 self._call, facts.usage, rule="client_disconnected", ttft_ms=self._ttft_ms
@@ -150,9 +145,10 @@ class RelayStream:
 
     async def _drain(self) -> None:
         read = 0
+        frames = self._frames
         async for chunk in self._upstream:
             read += len(chunk)
             for frame in self._splitter.feed(chunk):
-                self._tap.feed(frame)
-            if (self._tap.facts.finished and self._tap.facts.has_usage) or read > DRAIN_BYTES:
+                frames.process(frame)
+            if (frames.facts.finished and frames.facts.has_usage) or read > DRAIN_BYTES:
                 return
