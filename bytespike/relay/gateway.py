@@ -30,13 +30,27 @@ from bytespike.protocols.codecs import CODECS, Codec
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
+from bytespike.relay.translation import (
+    Translation,
+    decode_caller_request,
+    encode_upstream_body,
+    stream_frames,
+    translate_response,
+    upstream_protocol_for,
+)
 from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_body
 from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.state.memory import Hold
 from bytespike.storage.records import UsageRecord
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
-from bytespike.upstreams.targets import Target, anthropic_request, gemini_request, openai_chat_request
+from bytespike.upstreams.targets import (
+    Target,
+    anthropic_request,
+    gemini_request,
+    openai_chat_request,
+    openai_responses_request,
+)
 
 CHECK_REQUEST = {
     anthropic_messages.NAME: am_requests.check_request,
@@ -68,6 +82,8 @@ class Call:
     forward_usage: bool = True
     upstream_started: float = 0.0
     upstream_ms: float = 0.0
+    translation: Translation | None = None
+    """Set when caller and upstream speak different protocols."""
 
 
 class Gateway:
@@ -141,14 +157,14 @@ class Gateway:
         CHECK_REQUEST[inbound.protocol](body)
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
-        upstream_protocol = inbound.protocol if self.same_protocol_upstream else model.protocol
+        if self.same_protocol_upstream:
+            upstream_protocol = inbound.protocol
+        else:
+            upstream_protocol = upstream_protocol_for(inbound.protocol, model.provider, model.protocol)
+        translation = None
         if upstream_protocol != inbound.protocol:
-            raise GatewayError(
-                400,
-                "unsupported_translation",
-                f"model {model.slug!r} is served over {upstream_protocol}; calling it through "
-                f"{inbound.protocol} needs protocol translation, which this gateway does not offer yet",
-                "model",
+            translation = decode_caller_request(
+                inbound.protocol, upstream_protocol, body, strict=inbound.strict
             )
         if self.same_protocol_upstream:
             # Demo: the simulator answers any model in the caller's protocol, at that protocol's address.
@@ -160,13 +176,30 @@ class Gateway:
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate)
-        return Call(inbound, principal, model, target, upstream_protocol, hold)
+        return Call(inbound, principal, model, target, upstream_protocol, hold, translation=translation)
 
     # ------------------------------------------------------------------ upstream request
     def _upstream_request(self, call: Call) -> tuple[str, list, bytes]:
         inbound, model, target = call.inbound, call.model, call.target
-        body = dict(inbound.body)
-        if call.upstream_protocol == anthropic_messages.NAME:
+        if call.translation is not None:
+            body = encode_upstream_body(
+                call.translation,
+                upstream_model=model.upstream_model,
+                provider=model.provider,
+                stream=inbound.stream,
+            )
+        else:
+            body = dict(inbound.body)
+        if call.translation is not None and call.upstream_protocol == anthropic_messages.NAME:
+            url, headers = anthropic_request(
+                target,
+                count_tokens=False,
+                version="2023-06-01",
+                beta=inbound.vendor_headers.get("anthropic-beta"),
+            )
+        elif call.translation is not None and call.upstream_protocol == openai_chat.NAME:
+            url, headers = openai_chat_request(target)
+        elif call.upstream_protocol == anthropic_messages.NAME:
             body["model"] = model.upstream_model
             url, headers = anthropic_request(
                 target,
@@ -183,9 +216,12 @@ class Gateway:
                 options["include_usage"] = True
                 body["stream_options"] = options
             url, headers = openai_chat_request(target)
-        else:
+        elif call.upstream_protocol == gemini.NAME:
             body.pop("model", None)
             url, headers = gemini_request(target, model.upstream_model, stream=inbound.stream)
+        else:
+            body["model"] = model.upstream_model
+            url, headers = openai_responses_request(target)
         return url, headers, orjson.dumps(body)
 
     async def _send(self, call: Call):  # type: ignore[no-untyped-def]
@@ -211,14 +247,22 @@ class Gateway:
             )
         if codec.is_error_body(obj):
             raise rewrite_error_body(codec, obj)
-        usage = codec.decode_usage(codec.usage_of_response(obj))
-        if "model" in obj:
-            obj["model"] = call.model.slug
-        out = orjson.dumps(obj)
+        if call.translation is not None:
+            response, translated = translate_response(
+                call.translation, obj, slug=call.model.slug, request_id=call.inbound.request_id
+            )
+            usage = response.usage
+            out = orjson.dumps(translated)
+        else:
+            usage = codec.decode_usage(codec.usage_of_response(obj))
+            if "model" in obj:
+                obj["model"] = call.model.slug
+            out = orjson.dumps(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
         headers.append((b"content-type", b"application/json"))
+        _add_degraded(headers, call)
         return Reply(200, out, headers)
 
     # ------------------------------------------------------------------ streaming
@@ -249,17 +293,22 @@ class Gateway:
         call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
+        _add_degraded(headers, call)
         headers += [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
         ]
-        frames = PassthroughFrames(
-            call.upstream_protocol,
-            upstream_model=call.model.upstream_model,
-            slug=call.model.slug,
-            forward_usage=call.forward_usage,
-        )
+        frames: Any
+        if call.translation is not None:
+            frames = stream_frames(call.translation, slug=call.model.slug, request_id=call.inbound.request_id)
+        else:
+            frames = PassthroughFrames(
+                call.upstream_protocol,
+                upstream_model=call.model.upstream_model,
+                slug=call.model.slug,
+                forward_usage=call.forward_usage,
+            )
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
@@ -305,3 +354,10 @@ class Gateway:
 
 def codec_for(protocol: str) -> Codec:
     return CODECS[protocol]
+
+
+def _add_degraded(headers: Headers, call: Call) -> None:
+    if call.translation is not None:
+        value = call.translation.deg.header_value()
+        if value:
+            headers.append((b"x-bytespike-degraded", value.encode()))

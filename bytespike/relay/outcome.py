@@ -29,6 +29,8 @@ class Inbound:
     """Model named by the path (Gemini); the others carry it in the body."""
     vendor_headers: dict[str, str] = field(default_factory=dict)
     """Headers forwarded to a same-protocol upstream (``anthropic-version``, ``anthropic-beta``)."""
+    strict: bool = False
+    """``X-ByteSpike-Strict: true``: a translation that would drop a field is a 400 instead."""
     body_error: Any = None
     """A `GatewayError` found while reading the body (bad JSON, too large), raised after
     authentication so the error still carries the key's accounting headers."""

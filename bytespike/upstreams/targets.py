@@ -41,6 +41,13 @@ def openai_chat_request(target: Target) -> tuple[str, list]:
     ]
 
 
+def openai_responses_request(target: Target) -> tuple[str, list]:
+    return target.base_url + "/responses", [
+        ("authorization", "Bearer " + target.api_key),
+        ("content-type", "application/json"),
+    ]
+
+
 def gemini_request(
     target: Target, model: str, *, stream: bool, count_tokens: bool = False
 ) -> tuple[str, list]:

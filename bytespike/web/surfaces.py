@@ -138,6 +138,9 @@ class InferenceSurfaces:
             inbound.stream = stream
         else:
             inbound.stream = bool(stream)
+        for name, value in headers:
+            if name == b"x-bytespike-strict":
+                inbound.strict = value.strip().lower() in (b"true", b"1", b"yes")
         if protocol == anthropic_messages.NAME:
             for name, value in headers:
                 if name in (b"anthropic-version", b"anthropic-beta"):

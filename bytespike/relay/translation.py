@@ -1,0 +1,118 @@
+"""Cross-protocol requests: which upstream protocol serves a call, and the codecs that bridge.
+
+A request whose model is served over another protocol is decoded once into the canonical
+`Request`, encoded for the upstream, and the answer (whole or streamed) comes back through the
+canonical `Response`/events in the caller's protocol. Every field an encoder cannot carry is
+recorded in `Degradations` (``X-ByteSpike-Degraded``), or refused under ``X-ByteSpike-Strict``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from bytespike.canonical.degradation import Degradations, StrictModeViolation
+from bytespike.canonical.request import Request
+from bytespike.errors import GatewayError
+from bytespike.protocols import anthropic_messages, gemini, openai_chat
+
+OPENAI_RESPONSES = "openai_responses"
+
+PROTOCOLS_OF_PROVIDER = {
+    "anthropic": (anthropic_messages.NAME,),
+    "openai": (openai_chat.NAME, OPENAI_RESPONSES),
+    "gemini": (gemini.NAME,),
+    "deepseek": (openai_chat.NAME,),
+}
+"""Wire protocols each vendor serves; a caller speaking one of them keeps the fast path."""
+
+
+def upstream_protocol_for(caller: str, provider: str, default: str) -> str:
+    """The caller's own protocol when the vendor speaks it for this model, else the model's."""
+    if default == anthropic_messages.NAME:
+        # Anthropic-shape routes (including deepseek-v3-anthropic) are served only in that shape.
+        return default
+    return caller if caller in PROTOCOLS_OF_PROVIDER.get(provider, ()) else default
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """The translation functions of one protocol package."""
+
+    requests: ModuleType
+    responses: ModuleType
+    streaming: ModuleType
+
+
+@cache
+def codec(protocol: str) -> Codec:
+    base = f"bytespike.protocols.{protocol}"
+    return Codec(
+        requests=importlib.import_module(base + ".requests"),
+        responses=importlib.import_module(base + ".responses"),
+        streaming=importlib.import_module(base + ".streaming"),
+    )
+
+
+@dataclass(slots=True)
+class Translation:
+    caller: str
+    upstream: str
+    request: Request
+    deg: Degradations
+    caller_options: dict[str, Any] = field(default_factory=dict)
+    """Options for the caller-side stream encoder (e.g. OpenAI ``include_usage``)."""
+
+
+def _strict_error(exc: StrictModeViolation) -> GatewayError:
+    return GatewayError(400, "invalid_param", str(exc), exc.field)
+
+
+def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, strict: bool) -> Translation:
+    request = codec(caller).requests.decode_request(body)
+    options: dict[str, Any] = {}
+    if caller == openai_chat.NAME:
+        so = body.get("stream_options")
+        options["include_usage"] = isinstance(so, dict) and bool(so.get("include_usage"))
+    return Translation(caller, upstream, request, Degradations(strict=strict), options)
+
+
+def encode_upstream_body(
+    t: Translation, *, upstream_model: str, provider: str, stream: bool
+) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if t.upstream == anthropic_messages.NAME:
+        opts["version"] = "2023-06-01"
+    elif t.upstream == openai_chat.NAME:
+        opts["flavor"] = "deepseek" if provider == "deepseek" else "openai"
+    try:
+        body = codec(t.upstream).requests.encode_request(t.request, model=upstream_model, deg=t.deg, **opts)
+    except StrictModeViolation as exc:
+        raise _strict_error(exc) from exc
+    if t.upstream != gemini.NAME:
+        body["stream"] = stream
+        if not stream:
+            body.pop("stream_options", None)
+    if stream and t.upstream == openai_chat.NAME:
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return body
+
+
+def stream_frames(t: Translation, *, slug: str, request_id: str) -> Any:
+    from bytespike.relay.frames import TranslatedFrames
+
+    decoder = codec(t.upstream).streaming.StreamDecoder()
+    encoder = codec(t.caller).streaming.StreamEncoder(model=slug, request_id=request_id, **t.caller_options)
+    return TranslatedFrames(decoder, encoder)
+
+
+def translate_response(
+    t: Translation, body: dict[str, Any], *, slug: str, request_id: str
+) -> tuple[Any, dict]:
+    """(canonical response, caller-shaped body) of a complete upstream response."""
+    response = codec(t.upstream).responses.decode_response(body)
+    out = codec(t.caller).responses.encode_response(response, model=slug, request_id=request_id)
+    return response, out
