@@ -61,6 +61,7 @@ PROVIDER_OF_PROTOCOL = {
     anthropic_messages.NAME: "anthropic",
     openai_chat.NAME: "openai",
     gemini.NAME: "gemini",
+    "openai_responses": "openai",
 }
 MAX_OUTPUT = {
     anthropic_messages.NAME: am_requests.max_output_tokens,
@@ -146,7 +147,8 @@ class Gateway:
                 call.hold = None
             return self.error_reply(err, inbound, principal)
 
-    async def _admit(self, inbound: Inbound, principal: Principal) -> Call:
+    def authorize(self, inbound: Inbound, principal: Principal) -> ModelEntry:
+        """Address lists, the inference scope, the body's shape and the key's reach to the model."""
         if not is_address_allowed(inbound.client_ip, principal.ip_allow, principal.ip_deny):
             raise GatewayError(
                 403, "permission_denied", f"address {inbound.client_ip} is not allowed for this key"
@@ -157,22 +159,31 @@ class Gateway:
         CHECK_REQUEST[inbound.protocol](body)
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
+        return model
+
+    def upstream_protocol(self, inbound: Inbound, model: ModelEntry) -> str:
         if self.same_protocol_upstream:
-            upstream_protocol = inbound.protocol
-        else:
-            upstream_protocol = upstream_protocol_for(inbound.protocol, model.provider, model.protocol)
+            return inbound.protocol
+        return upstream_protocol_for(inbound.protocol, model.provider, model.protocol)
+
+    def target(self, model: ModelEntry, upstream_protocol: str) -> Target:
+        if self.same_protocol_upstream:
+            # Demo: the simulator answers any model in the caller's protocol, at that protocol's address.
+            return self.upstreams.target_for(
+                model.slug, PROVIDER_OF_PROTOCOL[upstream_protocol], upstream_protocol
+            )
+        return self.upstreams.target_for(model.slug, model.provider, model.protocol)
+
+    async def _admit(self, inbound: Inbound, principal: Principal) -> Call:
+        model = self.authorize(inbound, principal)
+        body = inbound.body
+        upstream_protocol = self.upstream_protocol(inbound, model)
         translation = None
         if upstream_protocol != inbound.protocol:
             translation = decode_caller_request(
                 inbound.protocol, upstream_protocol, body, strict=inbound.strict
             )
-        if self.same_protocol_upstream:
-            # Demo: the simulator answers any model in the caller's protocol, at that protocol's address.
-            target = self.upstreams.target_for(
-                model.slug, PROVIDER_OF_PROTOCOL[upstream_protocol], upstream_protocol
-            )
-        else:
-            target = self.upstreams.target_for(model.slug, model.provider, model.protocol)
+        target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate)

@@ -19,13 +19,15 @@ import orjson
 from bytespike.access.credentials import extract_credential
 from bytespike.errors import GatewayError, invalid_request, route_not_found
 from bytespike.protocols import anthropic_messages, gemini, openai_chat
+from bytespike.relay.count_tokens import count_tokens
 from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply, StreamReply
 from bytespike.web.asgi import read_body, send_reply, send_stream
 from bytespike.web.models_list import models_reply
 
 GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
-GEMINI_VERBS = {"generateContent": False, "streamGenerateContent": True}
+GEMINI_VERBS = {"generateContent": False, "streamGenerateContent": True, "countTokens": False}
+OPENAI_RESPONSES = "openai_responses"
 
 
 def _new_request_id() -> str:
@@ -56,6 +58,14 @@ class InferenceSurfaces:
             if path == "/v1/chat/completions":
                 await self._inference(scope, receive, send, openai_chat.NAME, path, None, None)
                 return
+            if path == "/v1/responses":
+                await self._inference(scope, receive, send, OPENAI_RESPONSES, path, None, None)
+                return
+            if path == "/v1/messages/count_tokens":
+                await self._inference(
+                    scope, receive, send, anthropic_messages.NAME, path, None, False, count=True
+                )
+                return
             if path.startswith(GEMINI_PREFIXES) and ":" in path:
                 model, _, verb = path.split("/models/", 1)[1].rpartition(":")
                 query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -63,7 +73,10 @@ class InferenceSurfaces:
                     stream = GEMINI_VERBS[verb] or query.get("stream", [""])[0].lower() == "true"
                     model = model.removeprefix("models/")
                     endpoint = path.split("/models/", 1)[0] + "/models/{model}:" + verb
-                    await self._inference(scope, receive, send, gemini.NAME, endpoint, model, stream)
+                    count = verb == "countTokens"
+                    await self._inference(
+                        scope, receive, send, gemini.NAME, endpoint, model, stream, count=count
+                    )
                     return
         elif method == "GET" and path == "/v1/models":
             await self._models(scope, send)
@@ -101,6 +114,8 @@ class InferenceSurfaces:
         endpoint: str,
         model: str | None,
         stream: bool | None,
+        *,
+        count: bool = False,
     ) -> None:
         started = time.perf_counter()
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -145,6 +160,9 @@ class InferenceSurfaces:
             for name, value in headers:
                 if name in (b"anthropic-version", b"anthropic-beta"):
                     inbound.vendor_headers[name.decode()] = value.decode("latin-1")
+        if count:
+            await send_reply(send, await count_tokens(self.gateway, inbound))
+            return
         result = await self.gateway.handle(inbound)
         if isinstance(result, StreamReply):
             await send_stream(send, receive, result)
