@@ -39,9 +39,11 @@ class PassthroughFrames:
 
             self.tap = ResponsesStreamTap()
         self.facts: StreamFacts = self.tap.facts
-        self._from = f'"model":"{upstream_model}"'.encode()
-        self._to = f'"model":"{slug}"'.encode()
-        self._rewrite = upstream_model != slug and protocol != gemini.NAME
+        # Gemini names the model in "modelVersion"; the others in "model".
+        field = "modelVersion" if protocol == gemini.NAME else "model"
+        self._from = f'"{field}":"{upstream_model}"'.encode()
+        self._to = f'"{field}":"{slug}"'.encode()
+        self._rewrite = upstream_model != slug
 
     def process(self, frame: bytes) -> tuple[bytes, bytes]:
         """(bytes to forward now, bytes of a terminal frame to hold back)."""

@@ -111,7 +111,10 @@ class Gateway:
     def headers(
         self, principal: Principal | None, inbound: Inbound, overhead_ms: float | None = None
     ) -> Headers:
-        h: Headers = [(b"x-request-id", inbound.request_id.encode())]
+        rid = inbound.request_id.encode()
+        h: Headers = [(b"x-request-id", rid)]
+        if inbound.protocol == anthropic_messages.NAME:
+            h.append((b"request-id", rid))  # the Anthropic SDK exposes this one as ``_request_id``
         if principal is not None:
             view = self.meter.quota_view(principal)
             h.append((b"x-quota-remaining-credits", micros_to_usd(view.remaining_micros).encode()))
@@ -268,6 +271,8 @@ class Gateway:
             usage = codec.decode_usage(codec.usage_of_response(obj))
             if "model" in obj:
                 obj["model"] = call.model.slug
+            if obj.get("modelVersion") == call.model.upstream_model:
+                obj["modelVersion"] = call.model.slug
             out = orjson.dumps(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
