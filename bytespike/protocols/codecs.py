@@ -11,12 +11,15 @@ from bytespike.errors import GatewayError
 from bytespike.protocols import anthropic_messages as am
 from bytespike.protocols import gemini as gm
 from bytespike.protocols import openai_chat as oc
+from bytespike.protocols import openai_responses as orp
 from bytespike.protocols.anthropic_messages import errors as am_errors
 from bytespike.protocols.anthropic_messages import usage as am_usage
 from bytespike.protocols.gemini import errors as gm_errors
 from bytespike.protocols.gemini import usage as gm_usage
 from bytespike.protocols.openai_chat import errors as oc_errors
 from bytespike.protocols.openai_chat import usage as oc_usage
+from bytespike.protocols.openai_responses import errors as orp_errors
+from bytespike.protocols.openai_responses import usage as orp_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,16 @@ CODECS: dict[str, Codec] = {
         oc_errors.decode_error,
         oc_errors.is_error_body,
         oc_usage.decode_usage,
+        lambda r: r.get("usage"),
+        lambda e: e.status,
+    ),
+    orp.NAME: Codec(
+        orp.NAME,
+        orp_errors.encode_error,
+        orp_errors.encode_stream_error,
+        orp_errors.decode_error,
+        orp_errors.is_error_body,
+        orp_usage.decode_usage,
         lambda r: r.get("usage"),
         lambda e: e.status,
     ),

@@ -29,6 +29,7 @@ from bytespike.protocols.anthropic_messages import requests as am_requests
 from bytespike.protocols.codecs import CODECS, Codec
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
+from bytespike.protocols.openai_responses import requests as orp_requests
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
 from bytespike.relay.translation import (
     Translation,
@@ -56,6 +57,7 @@ CHECK_REQUEST = {
     anthropic_messages.NAME: am_requests.check_request,
     openai_chat.NAME: oc_requests.check_request,
     gemini.NAME: gm_requests.check_request,
+    "openai_responses": orp_requests.check_request,
 }
 PROVIDER_OF_PROTOCOL = {
     anthropic_messages.NAME: "anthropic",
@@ -67,6 +69,7 @@ MAX_OUTPUT = {
     anthropic_messages.NAME: am_requests.max_output_tokens,
     openai_chat.NAME: oc_requests.max_output_tokens,
     gemini.NAME: gm_requests.max_output_tokens,
+    "openai_responses": orp_requests.max_output_tokens,
 }
 
 

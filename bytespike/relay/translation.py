@@ -45,6 +45,7 @@ class Codec:
     requests: ModuleType
     responses: ModuleType
     streaming: ModuleType
+    tools: ModuleType | None
 
 
 @cache
@@ -54,6 +55,7 @@ def codec(protocol: str) -> Codec:
         requests=importlib.import_module(base + ".requests"),
         responses=importlib.import_module(base + ".responses"),
         streaming=importlib.import_module(base + ".streaming"),
+        tools=importlib.import_module(base + ".tools") if protocol == OPENAI_RESPONSES else None,
     )
 
 
@@ -73,11 +75,27 @@ def _strict_error(exc: StrictModeViolation) -> GatewayError:
 
 def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, strict: bool) -> Translation:
     request = codec(caller).requests.decode_request(body)
+    deg = Degradations(strict=strict)
     options: dict[str, Any] = {}
     if caller == openai_chat.NAME:
         so = body.get("stream_options")
         options["include_usage"] = isinstance(so, dict) and bool(so.get("include_usage"))
-    return Translation(caller, upstream, request, Degradations(strict=strict), options)
+    elif caller == OPENAI_RESPONSES:
+        # Hosted tools and item references exist only on OpenAI: refuse or report them here,
+        # since no other encoder reads the Responses extras.
+        try:
+            codec(caller).requests.require_translatable(request, deg)
+        except StrictModeViolation as exc:
+            raise _strict_error(exc) from exc
+        options["request"] = body
+    return Translation(caller, upstream, request, deg, options)
+
+
+def _upstream_decoder_options(t: Translation) -> dict[str, Any]:
+    if t.upstream == OPENAI_RESPONSES:
+        # Responses rewrites tool names/ids on the wire; map them back for the caller.
+        return {"tool_names": codec(OPENAI_RESPONSES).tools.tool_name_map(t.request)}
+    return {}
 
 
 def encode_upstream_body(
@@ -104,7 +122,7 @@ def encode_upstream_body(
 def stream_frames(t: Translation, *, slug: str, request_id: str) -> Any:
     from bytespike.relay.frames import TranslatedFrames
 
-    decoder = codec(t.upstream).streaming.StreamDecoder()
+    decoder = codec(t.upstream).streaming.StreamDecoder(**_upstream_decoder_options(t))
     encoder = codec(t.caller).streaming.StreamEncoder(model=slug, request_id=request_id, **t.caller_options)
     return TranslatedFrames(decoder, encoder)
 
@@ -113,6 +131,7 @@ def translate_response(
     t: Translation, body: dict[str, Any], *, slug: str, request_id: str
 ) -> tuple[Any, dict]:
     """(canonical response, caller-shaped body) of a complete upstream response."""
-    response = codec(t.upstream).responses.decode_response(body)
-    out = codec(t.caller).responses.encode_response(response, model=slug, request_id=request_id)
+    response = codec(t.upstream).responses.decode_response(body, **_upstream_decoder_options(t))
+    extra = {"request": t.caller_options["request"]} if t.caller == OPENAI_RESPONSES else {}
+    out = codec(t.caller).responses.encode_response(response, model=slug, request_id=request_id, **extra)
     return response, out
