@@ -59,3 +59,21 @@ def decode_error(body: Any) -> tuple[str | None, str]:
 
 def is_error_body(body: Any) -> bool:
     return isinstance(body, dict) and body.get("type") == "error" and isinstance(body.get("error"), dict)
+
+
+STATUS_AND_CODE_FROM_TYPE = {
+    "invalid_request_error": (400, "invalid_param"),
+    "request_too_large": (413, "request_too_large"),
+    "rate_limit_error": (429, "rate_limit_exceeded"),
+    "overloaded_error": (503, "upstream_overloaded"),
+    "timeout_error": (504, "upstream_timeout"),
+    "authentication_error": (502, "upstream_auth_failed"),
+    "permission_error": (502, "upstream_auth_failed"),
+}
+"""A mid-stream ``event: error`` → (status, gateway code) for a canonical `StreamError`; the
+same meaning `relay/upstream_errors.py` gives a failed upstream call. Anything else (``api_error``,
+``billing_error``, unknown types) is a 502 ``upstream_error``."""
+
+
+def status_and_code(error_type: str | None) -> tuple[int, str]:
+    return STATUS_AND_CODE_FROM_TYPE.get(error_type or "", (502, "upstream_error"))
