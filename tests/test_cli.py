@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bytespike.settings import load_settings
-from bytespike.storage.engine import create_engine
+from bytespike.storage.engine import create_engine, head_revision
 from bytespike.storage.schema import api_keys, ledger_entries, wallets
 
 
@@ -120,7 +120,7 @@ def test_db_upgrade_on_postgresql(tmp_path) -> None:
         env = {"BYTESPIKE_DATABASE_URL": url, "BYTESPIKE_SECRET_KEY": "cli-test-secret-0123456789"}
         r = run(tmp_path, "db", "upgrade", "--json", env=env)
         assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout)["revision"] == "0001"
+        assert json.loads(r.stdout)["revision"] == head_revision()
         r = run(tmp_path, "users", "create", "--email", "pg@example.test", "--json", env=env)
         assert r.returncode == 0, r.stderr
     finally:
