@@ -55,3 +55,33 @@ def decode_error(body: Any) -> tuple[str | None, str]:
 
 def is_error_body(body: Any) -> bool:
     return isinstance(body, dict) and bool(body.get("error")) and "choices" not in body
+
+
+STATUS_FROM_ERROR_TYPE = {
+    "invalid_request_error": 400,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "overloaded_error": 503,
+    "server_overloaded": 503,
+    "timeout": 504,
+}
+"""Vendor error ``type``/``code`` → the status a mid-stream error keeps; anything else is a 502."""
+CODE_FROM_STATUS = {
+    400: "invalid_param",
+    429: "rate_limit_exceeded",
+    503: "upstream_overloaded",
+    504: "upstream_timeout",
+}
+
+
+def decode_stream_error(error: Any) -> tuple[int, str, str]:
+    """(status, spec code, message) of an in-band ``{"error": …}`` frame's ``error`` value."""
+    e = error if isinstance(error, dict) else {"message": str(error)}
+    vendor = next((v for v in (e.get("type"), e.get("code")) if v in STATUS_FROM_ERROR_TYPE), None)
+    status = STATUS_FROM_ERROR_TYPE[vendor] if vendor else 502
+    return (
+        status,
+        CODE_FROM_STATUS.get(status, "upstream_error"),
+        f"upstream: {e.get('message') or 'upstream error'}",
+    )

@@ -24,3 +24,22 @@ def decode_usage(u: Any) -> Usage:
         cache_write_tokens=int(pd.get("cache_write_tokens") or 0),
         reasoning_tokens=int(cd.get("reasoning_tokens") or 0),
     )
+
+
+def encode_usage(usage: Usage) -> dict[str, Any]:
+    """Canonical `Usage` → OpenAI ``CompletionUsage`` (protocols.md §5.9 "to C").
+
+    The semantics already agree: ``prompt_tokens`` includes cached (and cache-write) tokens and
+    ``completion_tokens`` includes reasoning, so nothing is added or subtracted — reporting
+    uncached input here would under-bill, adding cache again would double-count (vllm PR #40912).
+    """
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {
+            "cached_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
