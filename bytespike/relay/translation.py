@@ -92,9 +92,13 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
 
 
 def _upstream_decoder_options(t: Translation) -> dict[str, Any]:
+    """Both OpenAI wires rewrite tool names they would reject; map them back for the caller."""
     if t.upstream == OPENAI_RESPONSES:
-        # Responses rewrites tool names/ids on the wire; map them back for the caller.
         return {"tool_names": codec(OPENAI_RESPONSES).tools.tool_name_map(t.request)}
+    if t.upstream == openai_chat.NAME:
+        from bytespike.protocols.openai_chat.identifiers import tool_name_map
+
+        return {"tool_names": tool_name_map(tool.name for tool in t.request.tools)}
     return {}
 
 
