@@ -27,6 +27,7 @@ from bytespike.settings import Settings
 from bytespike.state.memory import MemoryState
 from bytespike.storage import accounts
 from bytespike.storage.batch_writer import UsageWriter
+from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.storage.engine import create_engine, upgrade
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
@@ -36,6 +37,12 @@ from bytespike.web.surfaces import InferenceSurfaces, not_found_reply
 log = logging.getLogger("bytespike")
 
 DEMO_VENDOR_KEY = "sk-simulator"
+
+
+def usage_sink(settings: Settings) -> SqliteUsageSink | None:
+    """The embedded SQLite file gets the one-hop writer (storage/sqlite_sink.py)."""
+    path = settings.sqlite_path
+    return SqliteUsageSink(path) if path is not None else None
 
 
 def is_demo(settings: Settings) -> bool:
@@ -116,7 +123,9 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             )
         state = MemoryState()
         meter_ref: list[Meter] = []
-        writer = UsageWriter(engine, on_committed=lambda recs: meter_ref[0].on_committed(recs))
+        writer = UsageWriter(
+            engine, on_committed=lambda recs: meter_ref[0].on_committed(recs), sink=usage_sink(settings)
+        )
         meter = Meter(engine, state, writer, ttl=settings.wallet_cache_ttl_s)
         meter_ref.append(meter)
         writer.start()

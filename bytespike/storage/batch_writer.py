@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +19,14 @@ from bytespike.storage.records import UsageRecord
 from bytespike.storage.usage import write_usage_batch
 
 log = logging.getLogger("bytespike.storage")
+
+
+class UsageSink(Protocol):
+    """Writes a batch in one transaction; returns the request ids newly written."""
+
+    async def write(self, records: Sequence[UsageRecord]) -> list[str]: ...
+
+    def close(self) -> None: ...
 
 
 class UsageWriter:
@@ -30,8 +39,11 @@ class UsageWriter:
         max_batch: int = 500,
         retries: int = 5,
         on_committed: Callable[[list[UsageRecord]], None] | None = None,
+        sink: UsageSink | None = None,
     ) -> None:
         self._engine = engine
+        self._sink = sink
+        """When set (the embedded SQLite file), batches go through it instead of SQLAlchemy."""
         self._max_batch = max_batch
         self._retries = retries
         self._on_committed = on_committed
@@ -65,6 +77,8 @@ class UsageWriter:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._sink is not None:
+            self._sink.close()
 
     async def _run(self) -> None:
         while True:
@@ -82,8 +96,11 @@ class UsageWriter:
         delay = 0.05
         for attempt in range(self._retries + 1):
             try:
-                async with self._engine.begin() as conn:
-                    await write_usage_batch(conn, records)
+                if self._sink is not None:
+                    await self._sink.write(records)
+                else:
+                    async with self._engine.begin() as conn:
+                        await write_usage_batch(conn, records)
                 break
             except Exception as exc:  # a database hiccup must not lose billed usage: retry
                 if attempt == self._retries:

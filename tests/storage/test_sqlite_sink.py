@@ -1,0 +1,57 @@
+"""The embedded default's one-hop writer keeps the same guarantees as the SQLAlchemy path."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bytespike.storage import ledger
+from bytespike.storage.batch_writer import UsageWriter
+from bytespike.storage.engine import create_engine, upgrade
+from bytespike.storage.schema import api_keys, usage_records, wallets
+from bytespike.storage.sqlite_sink import SqliteUsageSink
+from tests.storage.test_ledger_and_usage import _usage, _user_wallet_key
+
+
+async def test_sink_writes_debits_and_skips_replays(tmp_path) -> None:
+    path = tmp_path / "s.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    user_id, wallet_id, key_id = await _user_wallet_key(engine)
+    async with engine.begin() as conn:
+        await ledger.apply_movement(
+            conn, wallet_id=wallet_id, kind="topup", amount_micros=1_000_000, idempotency_key="p"
+        )
+    sink = SqliteUsageSink(path)
+    try:
+        batch = [_usage(f"q{i}", user_id, wallet_id, key_id, 100 + i) for i in range(4)]
+        assert await sink.write(batch) == ["q0", "q1", "q2", "q3"]
+        assert await sink.write([batch[1], _usage("q9", user_id, wallet_id, key_id, 7)]) == ["q9"]
+    finally:
+        sink.close()
+    spent = sum(r.cost_micros for r in batch) + 7
+    async with engine.connect() as conn:
+        balance = await conn.scalar(sa.select(wallets.c.balance_micros).where(wallets.c.id == wallet_id))
+        used = await conn.scalar(sa.select(api_keys.c.used_micros).where(api_keys.c.id == key_id))
+        rows = (await conn.execute(sa.select(usage_records).order_by(usage_records.c.id))).all()
+    await engine.dispose()
+    assert balance == 1_000_000 - spent and used == spent and len(rows) == 5
+    # Rows read back through SQLAlchemy exactly as the SQLAlchemy path would have written them.
+    first = rows[0]
+    assert first.request_id == "q0" and first.is_stream is False and first.created_at.year >= 2026
+    assert first.cost_micros == 100 and first.billing_rule == "completed"
+
+
+async def test_writer_with_sink_resolves_futures_after_commit(tmp_path) -> None:
+    path = tmp_path / "w.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    user_id, wallet_id, key_id = await _user_wallet_key(engine)
+    writer = UsageWriter(engine, sink=SqliteUsageSink(path))
+    writer.start()
+    futures = [writer.submit(_usage(f"w{i}", user_id, wallet_id, key_id, 1)) for i in range(50)]
+    for f in futures:
+        await f
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(usage_records)) == 50
+    await writer.close()
+    await engine.dispose()
