@@ -81,6 +81,16 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
         so = body.get("stream_options")
         options["include_usage"] = isinstance(so, dict) and bool(so.get("include_usage"))
     elif caller == OPENAI_RESPONSES:
+        if (request.extras.get(OPENAI_RESPONSES) or {}).get("previous_response_id"):
+            # Chaining is served by OpenAI's own response store; for other vendors the caller
+            # sends the conversation itself (docs/translation.md).
+            raise GatewayError(
+                400,
+                "invalid_param",
+                f"previous_response_id: chaining is supported on OpenAI models only; resend the "
+                f"conversation in input to reach {upstream}",
+                "previous_response_id",
+            )
         # Hosted tools and item references exist only on OpenAI: refuse or report them here,
         # since no other encoder reads the Responses extras.
         try:

@@ -81,6 +81,7 @@ from bytespike.protocols.anthropic_messages.versions import (
     V2023_06_01,
     rejects_sampling_params,
 )
+from bytespike.protocols.extras import foreign_fields
 
 ROLES = frozenset({"user", "assistant", "system"})
 
@@ -302,7 +303,7 @@ def encode_request(
     ours: dict[str, Any] = req.extras.get(NAME, {})
     for protocol, fields in req.extras.items():
         if protocol != NAME:
-            for key in fields:
+            for key in foreign_fields(protocol, fields):
                 deg.drop(key, f"only {protocol} understands it")
     nested: dict[str, dict[str, Any]] = ours.get("nested", {})
     body: dict[str, Any] = {"model": model}

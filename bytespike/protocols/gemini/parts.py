@@ -141,6 +141,15 @@ def _thinking_part(text: str, signature: str | None) -> ThinkingPart:
     return ThinkingPart(text, signature=foreign, signature_protocol=protocol, redacted=redacted)
 
 
+def standard_base64(data: str) -> str:
+    """google-genai sends inline bytes in the URL-safe alphabet (``-``/``_``, often unpadded);
+    Anthropic and OpenAI read only the standard one, and Gemini accepts both."""
+    if "-" not in data and "_" not in data and len(data) % 4 == 0:
+        return data
+    data = data.replace("-", "+").replace("_", "/")
+    return data + "=" * (-len(data) % 4)
+
+
 def decode_media(raw: Any, field: str, path: str) -> tuple[MediaPart, dict[str, Any]]:
     """An ``inlineData`` or ``fileData`` object → (`MediaPart`, its fields MediaPart cannot hold)."""
     _require(isinstance(raw, dict), path, "must be an object")
@@ -150,7 +159,7 @@ def decode_media(raw: Any, field: str, path: str) -> tuple[MediaPart, dict[str, 
     if field == "inlineData":
         _require(isinstance(mime, str), f"{path}.mimeType", "field required (string)")
         _require(isinstance(raw.get("data"), str), f"{path}.data", "field required (base64 string)")
-        part = MediaPart(media_kind(mime), media_type=mime, data=raw["data"])
+        part = MediaPart(media_kind(mime), media_type=mime, data=standard_base64(raw["data"]))
         used = ("mimeType", "data")
     else:
         uri = raw.get("fileUri")
@@ -239,12 +248,8 @@ def _report_cache_and_data(part: Part, path: str, deg: Degradations | None) -> N
     if cache_control is not None:
         # Gemini caches are separate cachedContents resources, no per-part breakpoints (§5.10).
         deg.drop(f"{path}.cache_control", "Gemini has no prompt-cache breakpoints")
-    provider_data = getattr(part, "provider_data", None)
-    if provider_data is not None and provider_data.protocol != NAME:
-        deg.drop(
-            f"{path}.provider_data",
-            f"data issued by {provider_data.protocol} is only sent back to {provider_data.protocol}",
-        )
+    # Another vendor's provider_data (item ids, signatures) is by design echoed only to its issuer
+    # (DESIGN.md §2), so leaving it out is not a degradation of the caller's request.
 
 
 def encode_part(

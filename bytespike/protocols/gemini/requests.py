@@ -55,6 +55,7 @@ from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.parts import TextPart
 from bytespike.canonical.request import Request
 from bytespike.errors import invalid_request
+from bytespike.protocols.extras import foreign_fields
 from bytespike.protocols.gemini import NAME
 from bytespike.protocols.gemini.casing import camel_keys
 from bytespike.protocols.gemini.contents import PART_EXTRAS, decode_contents, encode_messages
@@ -206,7 +207,7 @@ def encode_request(req: Request, *, model: str, deg: Degradations) -> dict[str, 
     gemini: dict[str, Any] = req.extras.get(NAME) or {}
     for protocol, fields in req.extras.items():
         if protocol != NAME:
-            for key in fields:
+            for key in foreign_fields(protocol, fields):
                 deg.drop(key, f"a {protocol} field Gemini has no counterpart for")
     contents, hoisted = encode_messages(
         req.messages, deg, gemini.get(PART_EXTRAS) or {}, media_in_results=media_in_function_responses(model)

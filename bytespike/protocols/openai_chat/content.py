@@ -93,6 +93,12 @@ def decode_user_part(part: Any, path: str) -> TextPart | MediaPart | OpaquePart:
             url = required(image, "url", str, f"{path}.image_url")
             if parsed := parse_data_url(url):
                 return MediaPart("image", media_type=parsed[0] or None, data=parsed[1])
+            if url.startswith("data:"):
+                # Only base64 data URLs carry bytes another vendor can take; anything else would
+                # reach it as a meaningless "URL".
+                raise invalid_request(
+                    f"{path}.image_url.url: a data URL must be data:<mime>;base64,<data>", f"{path}.image_url.url"
+                )
             return MediaPart("image", url=url)
         case "input_audio":
             audio = required(part, "input_audio", dict, path)

@@ -38,6 +38,7 @@ from bytespike.canonical.request import (
     ResponseFormat,
 )
 from bytespike.errors import invalid_request
+from bytespike.protocols.extras import foreign_fields
 from bytespike.protocols.openai_chat import NAME
 from bytespike.protocols.openai_chat.hosts import (
     DEEPSEEK_FIELDS,
@@ -183,6 +184,10 @@ def _decode_reasoning(
         fields["thinking"] = thinking
     if enabled is None and effort is None:
         return None
+    if enabled is None:
+        # An effort level asks for reasoning (protocols.md §5.7: effort → adaptive thinking), as the
+        # Responses decoder reads ``reasoning.effort``; without this Claude got effort and no thinking.
+        enabled = True
     return Reasoning(enabled=enabled, effort=effort)
 
 
@@ -246,7 +251,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         response_format=response_format,
         reasoning=reasoning,
         user_id=user_id,
-        extras={NAME: {"fields": fields, "layout": layout}},
+        extras={NAME: {k: v for k, v in (("fields", fields), ("layout", layout)) if v}},
     )
 
 
@@ -357,6 +362,10 @@ def encode_request(
 ) -> dict[str, Any]:
     """A canonical request as an OpenAI Chat body for ``flavor``'s host; drops go to ``deg``."""
     own = req.extras.get(NAME, {})
+    for protocol, extras in req.extras.items():
+        if protocol != NAME:
+            for key in foreign_fields(protocol, extras):
+                deg.drop(key, f"only {protocol} understands it")
     layout: dict[str, Any] = own.get("layout", {})
     fields: dict[str, Any] = own.get("fields", {})
     messages = MessageEncoder(flavor, deg, layout).encode(req.system, req.messages)

@@ -33,6 +33,7 @@ from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.parts import OpaquePart, TextPart
 from bytespike.canonical.request import Reasoning, Request, ResponseFormat
 from bytespike.errors import invalid_request
+from bytespike.protocols.extras import foreign_fields
 from bytespike.protocols.openai_responses import NAME
 from bytespike.protocols.openai_responses.items import ToolOutputFields, decode_input, encode_input
 from bytespike.protocols.openai_responses.tools import (
@@ -252,6 +253,10 @@ def encode_request(req: Request, *, model: str, deg: Degradations) -> dict[str, 
     """A Responses body for ``req``; what the wire cannot express is reported to ``deg`` (or is a
     400 when losing it would change the prompt: audio/video, another vendor's file id)."""
     extras = req.extras.get(NAME, {})
+    for protocol, theirs in req.extras.items():
+        if protocol != NAME:
+            for key in foreign_fields(protocol, theirs):
+                deg.drop(key, f"only {protocol} understands it")
     media = extras.get(MEDIA_OPTIONS, {})
     instructions, items = encode_input(req, deg, media, extras.get(TOOL_OUTPUT_FIELDS, {}))
     body: dict[str, Any] = {"model": model, "input": items}

@@ -644,7 +644,8 @@ def test_media_gemini_cannot_read_is_a_400(media: MediaPart, message: str) -> No
     assert info.value.param == "messages[0].parts[1]"
 
 
-def test_foreign_opaque_parts_provider_data_and_cache_control_are_reported() -> None:
+def test_foreign_opaque_parts_and_cache_control_are_reported_provider_data_is_not() -> None:
+    """Another vendor's provider_data is echoed only to its issuer by design: not a drop."""
     req = Request(
         model="x",
         messages=(
@@ -667,7 +668,6 @@ def test_foreign_opaque_parts_provider_data_and_cache_control_are_reported() -> 
     assert [f for f, _ in deg.dropped] == [
         "messages[0].parts[0].cache_control",
         "messages[1].parts[0]",
-        "messages[1].parts[1].provider_data",
         "messages[1].parts[2].cache_control",
         "messages[2].parts[0].cache_control",
         "messages[2].parts[0].content[0].cache_control",
@@ -767,7 +767,12 @@ def test_generation_parameters_from_other_protocols() -> None:
         ),
         user_id="u-1",
         cache_control=CacheControl(),
-        extras={"openai_chat": {"logit_bias": {"1": 2}, "n": 1}, "anthropic_messages": {"metadata": {}}},
+        extras={
+            # As the decoders keep them: Chat's unmapped wire fields under "fields", Anthropic's
+            # under "body" (bytespike/protocols/extras.py).
+            "openai_chat": {"fields": {"logit_bias": {"1": 2}, "n": 1}},
+            "anthropic_messages": {"body": {"metadata": {"user_id": "u"}}},
+        },
     )
     deg = Degradations()
     body = encode(req, deg)

@@ -105,7 +105,8 @@ def _anthropic_like_request() -> Request:
         reasoning=Reasoning(enabled=True, budget_tokens=31999),
         user_id="user_" + "a" * 64 + "_account_" + "b" * 36 + "_session_" + "c" * 36,
         cache_control=CacheControl(),
-        extras={"anthropic_messages": {"anthropic_version": "2023-06-01"}},
+        # Anthropic re-encoding bookkeeping only: nothing the OpenAI encoder must report.
+        extras={"anthropic_messages": {"output_format": True}},
     )
 
 
