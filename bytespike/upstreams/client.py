@@ -71,7 +71,11 @@ class UpstreamClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit, ttl_dns_cache=300)
+            # Idle connections are dropped after 4 s, before servers that close at 5 s idle
+            # (uvicorn's default) reset them under us: a reused dead connection was a 502.
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, limit_per_host=self._limit, ttl_dns_cache=300, keepalive_timeout=4.0
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
