@@ -34,8 +34,21 @@ lint: install-test
 	$(BIN)/lint-imports
 
 ## Install everything and run the whole test suite (what .ci/run runs).
-test: lint
+test: lint chromium
 	$(BIN)/pytest
+
+## The console's browser tests drive Debian's Chromium (never a browser Playwright downloads).
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: chromium
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## Benchmark (bench/, DESIGN.md §7): gateway and load on separate cores; writes bench/results/*.json
+## and regenerates docs/performance.md. `make bench BENCH_ARGS=--quick` for a short indicative run.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
