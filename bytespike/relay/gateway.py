@@ -30,11 +30,13 @@ from bytespike.protocols.codecs import CODECS, Codec
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
+from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
 from bytespike.relay.translation import (
     Translation,
     decode_caller_request,
     encode_upstream_body,
+    refuse_response_chaining,
     stream_frames,
     translate_response,
     upstream_protocol_for,
@@ -165,6 +167,8 @@ class Gateway:
         CHECK_REQUEST[inbound.protocol](body)
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
+        check_input_modalities(inbound.protocol, body, model)
+        refuse_response_chaining(inbound.protocol, body)
         return model
 
     def upstream_protocol(self, inbound: Inbound, model: ModelEntry) -> str:

@@ -30,6 +30,23 @@ PROTOCOLS_OF_PROVIDER = {
 """Wire protocols each vendor serves; a caller speaking one of them keeps the fast path."""
 
 
+def refuse_response_chaining(protocol: str, body: dict[str, Any]) -> None:
+    """``previous_response_id`` is refused on every route (docs/translation.md).
+
+    On the fast path the id would be resolved by the vendor account the gateway shares among all
+    its keys, so one key could continue another key's conversation; translated routes have no
+    vendor store at all. Callers resend the conversation in ``input`` (as Codex does with
+    ``store: false``)."""
+    if protocol == OPENAI_RESPONSES and body.get("previous_response_id"):
+        raise GatewayError(
+            400,
+            "invalid_param",
+            "previous_response_id: response chaining is not offered by this gateway; send the "
+            "conversation in input (and store: false)",
+            "previous_response_id",
+        )
+
+
 def upstream_protocol_for(caller: str, provider: str, default: str) -> str:
     """The caller's own protocol when the vendor speaks it for this model, else the model's."""
     if default == anthropic_messages.NAME:
