@@ -7,9 +7,9 @@ import pytest
 
 
 async def _post(gateway, key, path: str, body: dict) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as s:
-        async with s.post(gateway.url + path, json=body, headers={"authorization": f"Bearer {key.secret}"}) as r:
-            return r.status, await r.json()
+    headers = {"authorization": f"Bearer {key.secret}"}
+    async with aiohttp.ClientSession() as s, s.post(gateway.url + path, json=body, headers=headers) as r:
+        return r.status, await r.json()
 
 
 @pytest.mark.parametrize("model", ["gpt-5-4", "claude-sonnet-4-6"])
