@@ -20,18 +20,25 @@ from starlette.routing import Route
 
 from bytespike.access.authenticator import KeyResolver
 from bytespike.access.secrets import KeySealer
-from bytespike.accounting.meter import Meter
+from bytespike.accounting.meter import Meter, MeterConfig
+from bytespike.metrics import Metrics
 from bytespike.relay.gateway import Gateway
 from bytespike.routing.catalogue import Catalogue, load_catalogue
 from bytespike.settings import Settings
-from bytespike.state.memory import MemoryState
+from bytespike.state.backends import create_hot_state
+from bytespike.state.key_events import KeyEvents
+from bytespike.state.request_budget import RedisBudget
 from bytespike.storage import accounts
 from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.storage.engine import create_engine, upgrade
+from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import Target
+from bytespike.web.console import ConsoleServices, console_routes
+from bytespike.web.generations import generation_endpoint
+from bytespike.web.management import ManagementServices, management_routes
+from bytespike.web.metrics import metrics_endpoint
 from bytespike.web.surfaces import InferenceSurfaces, not_found_reply
 
 log = logging.getLogger("bytespike")
@@ -110,6 +117,9 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
     catalogue = catalogue or load_catalogue(settings.catalogue_extra)
     runtime = Runtime(settings=settings, catalogue=catalogue, demo=is_demo(settings))
     holder: dict[str, InferenceSurfaces] = {}
+    management = ManagementServices.create(
+        catalogue, per_minute=settings.management_rate_per_minute, trusted_proxies=settings.trusted_proxies
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,14 +131,21 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             await accounts.sync_groups(
                 conn, {g.name: (g.description, g.public) for g in catalogue.groups.values()}
             )
-        state = MemoryState()
-        meter_ref: list[Meter] = []
-        writer = UsageWriter(
-            engine, on_committed=lambda recs: meter_ref[0].on_committed(recs), sink=usage_sink(settings)
+        metrics = Metrics()
+        writer = UsageWriter(engine, sink=usage_sink(settings))
+        meter = Meter(
+            engine,
+            create_hot_state(settings, metrics),
+            writer,
+            MeterConfig(
+                hold_ttl_s=settings.hold_ttl_s,
+                cache_ttl_s=settings.wallet_cache_ttl_s,
+                fail_open=settings.redis_fail_open,
+            ),
+            metrics,
         )
-        meter = Meter(engine, state, writer, ttl=settings.wallet_cache_ttl_s)
-        meter_ref.append(meter)
         writer.start()
+        await meter.start()
         runtime.writer = writer
         client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout_s, read_timeout=settings.upstream_read_timeout_s
@@ -155,10 +172,25 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         )
         runtime.gateway = gateway
         holder["surfaces"].gateway = gateway
+        # Key changes reach every process at once through Redis pub/sub when it is configured.
+        events = KeyEvents(gateway.resolver.invalidate, settings.redis_url)
+        await events.start()
+        management.bind(
+            gateway=gateway,
+            engine=engine,
+            sealer=KeySealer(settings.secret_key),
+            events=events,
+            budget=RedisBudget(settings.redis_url, settings.management_rate_per_minute)
+            if settings.redis_url
+            else None,
+        )
         try:
             yield
         finally:
+            await events.close()
+            await management.budget.close()
             await writer.close()
+            await meter.close()
             await client.close()
             if simulator is not None:
                 server, task, _ = simulator
@@ -178,13 +210,17 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
 
     fallback = Starlette(
         routes=[
-            Route("/", _root, methods=["GET", "HEAD"]),
+            *console_routes(ConsoleServices(settings, management), api_root=_root),
             Route("/healthz", _health, methods=["GET"]),
+            Route("/v1/generations/{request_id}", generation_endpoint, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *management_routes(management),
         ],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: not_found},
     )
     fallback.state.runtime = runtime
+    fallback.state.management = management
     surfaces = InferenceSurfaces(
         None,  # type: ignore[arg-type]  # set by the lifespan once the gateway exists
         max_body_bytes=settings.max_body_bytes,

@@ -86,6 +86,7 @@ def cmd_users_create(args: argparse.Namespace) -> None:
 
 
 def cmd_credits_grant(args: argparse.Namespace) -> None:
+    from bytespike.accounting.wallet_movements import announce_wallet_movement
     from bytespike.money import micros_to_usd, usd_to_micros
     from bytespike.storage import accounts, ledger
 
@@ -112,7 +113,11 @@ def cmd_credits_grant(args: argparse.Namespace) -> None:
                 source={"actor": "cli"},
                 note=args.note,
             )
-            return entry
+        # Committed: now let the shared hot state (Redis) reload the wallet.
+        warning = await announce_wallet_movement(settings, wallet.id, entry.id, entry.amount_micros)
+        if warning is not None:
+            print(f"bytespike: warning: {warning}", file=sys.stderr)
+        return entry
 
     entry = asyncio.run(_with_engine(settings, run))
     _emit(
@@ -144,6 +149,7 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
         expires_in_days=args.expires_in_days,
         ip_whitelist=args.ip_whitelist or (),
         ip_blacklist=args.ip_blacklist or (),
+        **({"scopes": args.scope} if args.scope else {}),
     )
 
     async def run(engine: Any, catalogue: Any) -> Any:
@@ -164,6 +170,120 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
         {"id": issued.id, "key": issued.key, "masked_key": issued.masked_key, "group": issued.group},
         f"created key {issued.id} in group {issued.group}: {issued.key}\n(the secret is shown once; store it now)",
     )
+
+
+# ---------------------------------------------------------------------------- key lifecycle, orgs, groups
+def _operator(settings: Settings, engine: Any, catalogue: Any) -> Any:
+    from bytespike.access.operator import Operator
+    from bytespike.access.secrets import KeySealer
+
+    return Operator(engine, KeySealer(settings.secret_key), catalogue, settings.redis_url)
+
+
+def _run_operator(args: argparse.Namespace, action: Any) -> Any:
+    """Run ``action(operator)``; the domain's refusals become one-line CLI errors."""
+    from bytespike.errors import GatewayError
+
+    settings = _settings(args)
+
+    async def run(engine: Any, catalogue: Any) -> Any:
+        try:
+            return await action(_operator(settings, engine, catalogue))
+        except GatewayError as exc:
+            raise CliError(exc.message) from exc
+
+    return asyncio.run(_with_engine(settings, run))
+
+
+def _key_summary(record: Any) -> dict[str, Any]:
+    from bytespike.access.keys_admin import key_status
+
+    return {
+        "id": record.id,
+        "name": record.name,
+        "group": record.group_name,
+        "masked_key": record.masked_key,
+        "status": key_status(record),
+        "parent_key_id": record.parent_key_id,
+        "org_id": record.org_id,
+        "scopes": list(record.scopes),
+    }
+
+
+def cmd_keys_list(args: argparse.Namespace) -> None:
+    keys = [_key_summary(k) for k in _run_operator(args, lambda op: op.list_keys(args.email))]
+    lines = [f"{k['id']:>6}  {k['status']:<8} {k['group']:<16} {k['masked_key']}  {k['name']}" for k in keys]
+    _emit(args, {"keys": keys}, "\n".join(lines) or "no keys")
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    record, revoked = _run_operator(args, lambda op: op.revoke(args.id))
+    _emit(
+        args,
+        {**_key_summary(record), "revoked_key_ids": revoked},
+        f"revoked key {record.id}" + (f" and sub-keys {revoked[1:]}" if len(revoked) > 1 else ""),
+    )
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    record, secret = _run_operator(args, lambda op: op.rotate(args.id, args.grace_seconds))
+    _emit(
+        args,
+        {**_key_summary(record), "key": secret},
+        f"rotated key {record.id}: {secret}\n(the secret is shown once; store it now)",
+    )
+
+
+def cmd_orgs_create(args: argparse.Namespace) -> None:
+    org = _run_operator(args, lambda op: op.create_org(args.name, args.owner_email))
+    _emit(
+        args,
+        {"id": org.id, "name": org.name, "status": org.status, "wallet_id": org.wallet_id},
+        f"created org {org.name} (id {org.id}); owner {args.owner_email}",
+    )
+
+
+def cmd_groups_grant(args: argparse.Namespace) -> None:
+    added = _run_operator(args, lambda op: op.grant_group(args.email, args.group))
+    _emit(
+        args,
+        {"email": args.email.lower(), "group": args.group, "granted": True, "new": added},
+        f"granted group {args.group} to {args.email}" + ("" if added else " (already granted)"),
+    )
+
+
+def _add_management_commands(sub: Any, keys_sub: Any) -> None:
+    kl = keys_sub.add_parser("list", help="list a user's keys")
+    kl.add_argument("--email", required=True, help="owner's email")
+    kl.add_argument("--json", action="store_true", help="print JSON")
+    kl.set_defaults(func=cmd_keys_list)
+    kr = keys_sub.add_parser("revoke", help="revoke a key and all its sub-keys")
+    kr.add_argument("--id", required=True, type=_positive_int, help="key id")
+    kr.add_argument("--json", action="store_true", help="print JSON")
+    kr.set_defaults(func=cmd_keys_revoke)
+    kt = keys_sub.add_parser("rotate", help="give a key a fresh secret (printed once)")
+    kt.add_argument("--id", required=True, type=_positive_int, help="key id")
+    kt.add_argument(
+        "--grace-seconds", type=int, default=0, help="keep the old secret working this long (default 0)"
+    )
+    kt.add_argument("--json", action="store_true", help="print JSON")
+    kt.set_defaults(func=cmd_keys_rotate)
+
+    orgs = sub.add_parser("orgs", help="organizations (shared wallets)")
+    orgs_sub = orgs.add_subparsers(dest="orgs_command", required=True, metavar="COMMAND")
+    oc = orgs_sub.add_parser("create", help="create an org, its wallet and its owner membership")
+    oc.add_argument("--name", required=True)
+    oc.add_argument("--owner-email", required=True)
+    oc.add_argument("--json", action="store_true", help="print JSON")
+    oc.set_defaults(func=cmd_orgs_create)
+
+    groups = sub.add_parser("groups", help="routing groups")
+    groups_sub = groups.add_subparsers(dest="groups_command", required=True, metavar="COMMAND")
+    gg = groups_sub.add_parser("grant", help="let a user bind keys to an exclusive group")
+    gg.add_argument("--email", required=True)
+    gg.add_argument("--group", required=True, help="group name")
+    gg.add_argument("--json", action="store_true", help="print JSON")
+    gg.set_defaults(func=cmd_groups_grant)
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -271,8 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument(
         "--ip-blacklist", action="append", metavar="CIDR", help="denied client network (repeatable)"
     )
+    kc.add_argument(
+        "--scope", action="append", metavar="SCOPE", help="grant this scope (repeatable; default: no key management)"
+    )
     kc.add_argument("--json", action="store_true", help="print JSON")
     kc.set_defaults(func=cmd_keys_create)
+    _add_management_commands(sub, keys_sub)
 
     sim = sub.add_parser("simulate", help="run the vendor simulator (for tests, demos, benchmarks)")
     sim.add_argument("--host", default="127.0.0.1")

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from bytespike.app import create_app, is_demo
-from bytespike.settings import Settings
+from bytespike.settings import Settings, share_with_workers, worker_settings
 
 QUICKSTART_EMAIL = "admin@localhost"
 QUICKSTART_KEY_NAME = "quickstart"
@@ -91,16 +91,26 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if settings.workers > 1:
+    if settings.workers > 1 and settings.redis_url is None:
         print(
             "bytespike: error: --workers above 1 needs shared hot state (Redis): set BYTESPIKE_REDIS_URL; "
-            "multi-worker admission is not available in this version, so run one worker per machine",
+            "without it every worker would enforce balances, caps and concurrency on its own",
             file=sys.stderr,
         )
         raise SystemExit(2)
     key = asyncio.run(bootstrap_quickstart(settings)) if settings.is_embedded else None
     print(_banner(settings, key), flush=True)
-    app: Any = create_app(settings)
+    app: Any
+    workers: dict[str, Any] = {}
+    if settings.workers == 1:
+        app = create_app(settings)
+    else:
+        # uvicorn starts workers from an import string; each rebuilds the settings and the app.
+        if settings.database_url.startswith("sqlite"):
+            asyncio.run(_migrate(settings))  # once, before the workers race for it
+        share_with_workers(settings)
+        app = "bytespike.serve:worker_app"
+        workers = {"workers": settings.workers, "factory": True}
     loop = "uvloop"
     try:
         import uvloop  # noqa: F401
@@ -117,4 +127,24 @@ def serve(settings: Settings) -> None:
         log_level="warning",
         server_header=False,
         date_header=False,
+        **workers,
     )
+
+
+def worker_app() -> Any:
+    """The application of one ``serve --workers N`` worker (a uvicorn app factory)."""
+    settings = worker_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return create_app(settings)
+
+
+async def _migrate(settings: Settings) -> None:
+    from bytespike.storage.engine import create_engine, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()

@@ -8,6 +8,7 @@ SDKs' own variables so an existing shell setup just works.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tomllib
@@ -32,6 +33,28 @@ class UpstreamCredentials:
     """The vendor key; ``None`` means this vendor is not configured."""
     base_url: str
     """Origin (Anthropic, Gemini, DeepSeek) or origin + ``/v1`` (OpenAI), as the SDKs expect."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The web console's outside world (docs/console.md); every value optional."""
+
+    smtp_url: str | None = None
+    """``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://…``; ``None`` logs mail."""
+    mail_from: str = "bytespike@localhost"
+    invite_only: bool = False
+    """Sign-up needs an invite code ``BS-XXXX-XXXX`` (spec §8)."""
+    public_url: str | None = None
+    """Origin browsers reach the console at (OIDC redirect and Stripe return URLs); default host:port."""
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    """Only for tests against a local stand-in of the Stripe API."""
+    dev_payments: bool | None = None
+    """The development payment provider; default: on only without Stripe keys on the embedded default."""
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_issuer: str = "https://accounts.google.com"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +94,26 @@ class Settings:
     key_cache_ttl_s: float = 1.0
     """How long a resolved key stays in the in-process cache before it is re-read."""
     wallet_cache_ttl_s: float = 2.0
-    """How long a wallet balance read from the database is trusted for admission."""
+    """How often the ledger is polled for wallet movements made elsewhere (and account caps re-read)."""
+    redis_prefix: str = "bytespike:"
+    """Every hot-state key in Redis starts with this (tests use a fresh one each)."""
+    redis_fail_open: bool = False
+    """Admit requests without holds while Redis is unreachable instead of answering 503."""
+    redis_timeout_s: float = 2.0
+    """Connect and command timeout for the hot state in Redis."""
+    hold_ttl_s: float = 60.0
+    """Holds and concurrency leases expire this long after their last renewal (a dead process's)."""
+    config_path: str | None = None
+    """The config file these settings were read from (worker processes read it again)."""
     trusted_proxies: tuple[str, ...] = ()
     """CIDRs whose ``X-Forwarded-For`` is believed."""
+    management_rate_per_minute: int = 600
+    """Management API calls allowed per key (per address for sign-in) per minute (spec §3.9)."""
     catalogue_extra: Mapping[str, Any] = field(default_factory=dict)
     """``[[models]]`` and ``[groups]`` tables from the config file, merged over the built-in catalogue."""
     log_level: str = "info"
+    console: ConsoleSettings = field(default_factory=lambda: ConsoleSettings())
+    """Web console: mail, invite-only sign-up, public URL, Stripe and Google sign-in."""
 
     @property
     def is_embedded(self) -> bool:
@@ -148,6 +185,29 @@ def ensure_secret_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(secret + "\n")
     return secret
+
+
+WORKER_SETTINGS_ENV = "BYTESPIKE_WORKER_SETTINGS"
+"""How ``serve --workers N`` hands its command-line overrides to the worker processes."""
+
+
+def share_with_workers(settings: Settings) -> None:
+    """Let worker processes (which inherit the environment) rebuild exactly these settings."""
+    os.environ[WORKER_SETTINGS_ENV] = json.dumps(
+        {
+            "config": settings.config_path,
+            "host": settings.host,
+            "port": settings.port,
+            "workers": settings.workers,
+            "demo": settings.demo,
+        }
+    )
+
+
+def worker_settings() -> Settings:
+    """The settings of the ``serve`` process that started this worker."""
+    shared = json.loads(os.environ.get(WORKER_SETTINGS_ENV) or "{}")
+    return load_settings(config_path=shared.pop("config", None)).with_overrides(**shared)
 
 
 def load_settings(
@@ -235,7 +295,48 @@ def load_settings(
             "BYTESPIKE_WALLET_CACHE_TTL",
             pick("BYTESPIKE_WALLET_CACHE_TTL", server.get("wallet_cache_ttl_s"), 2.0),
         ),
+        redis_prefix=str(pick("BYTESPIKE_REDIS_PREFIX", server.get("redis_prefix"), "bytespike:")),
+        redis_fail_open=str(pick("BYTESPIKE_REDIS_FAIL_OPEN", server.get("redis_fail_open"), "")).lower()
+        in ("1", "true", "yes"),
+        redis_timeout_s=_float(
+            "BYTESPIKE_REDIS_TIMEOUT", pick("BYTESPIKE_REDIS_TIMEOUT", server.get("redis_timeout_s"), 2.0)
+        ),
+        hold_ttl_s=_float("BYTESPIKE_HOLD_TTL", pick("BYTESPIKE_HOLD_TTL", server.get("hold_ttl_s"), 60.0)),
+        config_path=str(config_file) if config_file else None,
         trusted_proxies=tuple(proxies),
+        management_rate_per_minute=max(
+            1,
+            _int(
+                "BYTESPIKE_MANAGEMENT_RATE_LIMIT",
+                pick("BYTESPIKE_MANAGEMENT_RATE_LIMIT", server.get("management_rate_per_minute"), 600),
+            ),
+        ),
         catalogue_extra={k: file_cfg[k] for k in ("models", "groups") if k in file_cfg},
         log_level=str(pick("BYTESPIKE_LOG_LEVEL", server.get("log_level"), "info")),
+        console=_console_settings(pick, file_cfg.get("console", {})),
+    )
+
+
+def _console_settings(pick: Any, cfg: Mapping[str, Any]) -> ConsoleSettings:
+    def flag(env_name: str, key: str) -> bool | None:
+        raw = pick(env_name, cfg.get(key))
+        if raw is None:
+            return None
+        return str(raw).lower() in ("1", "true", "yes", "on")
+
+    public_url = pick("BYTESPIKE_PUBLIC_URL", cfg.get("public_url"))
+    return ConsoleSettings(
+        smtp_url=pick("BYTESPIKE_SMTP_URL", cfg.get("smtp_url")),
+        mail_from=str(pick("BYTESPIKE_MAIL_FROM", cfg.get("mail_from"), "bytespike@localhost")),
+        invite_only=bool(flag("BYTESPIKE_INVITE_ONLY", "invite_only")),
+        public_url=str(public_url).rstrip("/") if public_url else None,
+        stripe_secret_key=pick("BYTESPIKE_STRIPE_SECRET_KEY", cfg.get("stripe_secret_key")),
+        stripe_webhook_secret=pick("BYTESPIKE_STRIPE_WEBHOOK_SECRET", cfg.get("stripe_webhook_secret")),
+        stripe_api_base=pick("BYTESPIKE_STRIPE_API_BASE", cfg.get("stripe_api_base")),
+        dev_payments=flag("BYTESPIKE_DEV_PAYMENTS", "dev_payments"),
+        google_client_id=pick("BYTESPIKE_GOOGLE_CLIENT_ID", cfg.get("google_client_id")),
+        google_client_secret=pick("BYTESPIKE_GOOGLE_CLIENT_SECRET", cfg.get("google_client_secret")),
+        google_issuer=str(
+            pick("BYTESPIKE_GOOGLE_ISSUER", cfg.get("google_issuer"), "https://accounts.google.com")
+        ).rstrip("/"),
     )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bytespike.access.cidr import parse_networks
 from bytespike.access.principal import KeyLimits, Principal
 from bytespike.access.secrets import KeySealer, is_well_formed
+from bytespike.access.subkeys import effective_allow, effective_deny, effective_models, effective_scopes
 from bytespike.errors import GatewayError, authentication_failed
 from bytespike.storage.keys import find_key_by_lookup_hash, get_key
 from bytespike.storage.records import KeyRecord
@@ -53,6 +54,12 @@ class KeyResolver:
         if principal is None:
             if refusal == "org_paused":
                 raise GatewayError(403, "permission_denied", "this key's organization is paused")
+            if refusal == "group_not_granted":
+                raise GatewayError(
+                    403,
+                    "permission_denied",
+                    "this key's routing group is exclusive and its owner has no grant for it",
+                )
             raise authentication_failed("invalid x-api-key" if refusal is None else refusal)
         if principal.expires_at is not None and now >= principal.expires_at:
             raise authentication_failed("invalid x-api-key: the key has expired")
@@ -83,10 +90,14 @@ class KeyResolver:
 def _refusal(record: KeyRecord) -> str | None:
     if record.status != "active":
         return "invalid x-api-key: the key was revoked"
+    if record.is_previous_secret and record.previous_valid_until is None:
+        return "invalid x-api-key: the key was rotated"
     if record.user_status != "active":
         return "invalid x-api-key: the account is disabled"
     if record.org_status == "paused":
         return "org_paused"
+    if not record.group_is_public and not record.group_granted:
+        return "group_not_granted"
     return None
 
 
@@ -95,17 +106,20 @@ def _epoch(value: datetime | None) -> float | None:
 
 
 def _principal(record: KeyRecord, chain: list[KeyRecord]) -> Principal:
+    # A sub-key is clamped by every ancestor at request time (access/subkeys.py), so a parent
+    # narrowed after its children were minted still bounds them.
+    expiries = [e for e in (_epoch(k.expires_at) for k in chain) if e is not None]
     return Principal(
         key_id=record.id,
         user_id=record.user_id,
         org_id=record.org_id,
         wallet_id=record.wallet_id,
         group=record.group_name,
-        scopes=frozenset(record.scopes),
-        allowed_models=frozenset(record.allowed_models) if record.allowed_models is not None else None,
-        ip_allow=parse_networks(record.ip_whitelist),
-        ip_deny=parse_networks(record.ip_blacklist),
-        expires_at=_epoch(record.expires_at),
+        scopes=effective_scopes([k.scopes for k in chain]),
+        allowed_models=effective_models([k.allowed_models for k in chain]),
+        ip_allow=effective_allow([parse_networks(k.ip_whitelist) for k in chain]),
+        ip_deny=effective_deny([parse_networks(k.ip_blacklist) for k in chain]),
+        expires_at=min(expiries) if expiries else None,
         chain=tuple(
             KeyLimits(
                 k.id, k.quota_micros, k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros

@@ -1,28 +1,89 @@
 """Admission and settlement: hold before the upstream call, exact debit after it.
 
-`Meter.admit` checks the wallet and every key quota in the chain against the worst-case
-estimate and places a hold (402 ``insufficient_balance`` / ``quota_exceeded`` otherwise);
-`Meter.settle` turns the hold into the exact cost, writes the usage record through the group
-commit writer and returns once it is durable; `Meter.release` frees a hold for a failure, which
-is never billed. `Meter.quota_view` gives the values for the accounting headers.
+`Meter.admit` asks the hot state (`state.hot.HotState`) for one atomic step that checks the
+wallet net of holds, every key quota of the chain, the keys' rolling 5 h / 1 d / 7 d windows
+and the account's concurrency, and places the hold and the lease; it raises the error naming
+the limit that failed (402 ``insufficient_balance`` / ``quota_exceeded``, 429
+``rate_limit_exceeded`` / ``concurrency_limit``). `Meter.settle` applies the exact cost in one
+step, writes the usage record through the group-commit writer and returns once it is durable;
+`Meter.release` frees a hold for a failure, which is never billed. A background task renews the
+holds and leases of requests still running, so only a dead process's ones expire.
+
+Entities missing from the hot state are loaded from the database here (one snapshot, corrected
+by the state's journal). When Redis is unreachable, requests fail closed with a 503 unless
+``BYTESPIKE_REDIS_FAIL_OPEN`` lets them through without holds (docs/billing.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import math
 import time
+import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.principal import Principal
-from bytespike.errors import GatewayError, insufficient_balance
-from bytespike.money import micros_to_usd_exact as usd
-from bytespike.state.memory import Hold, MemoryState
-from bytespike.storage.accounts import wallet_balances
+from bytespike.accounting.refusals import refusal_error, state_unavailable
+from bytespike.errors import GatewayError
+from bytespike.metrics import Metrics
+from bytespike.state.hot import (
+    KEY,
+    KEY_WINDOWS,
+    WALLET,
+    AccountView,
+    AdmitRequest,
+    DatabaseValues,
+    Entity,
+    Hold,
+    HotState,
+    KeyCaps,
+    KeyView,
+    StateUnavailable,
+)
+from bytespike.state.windows import WINDOWS
 from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.keys import key_chain_used
+from bytespike.storage.generations import GenerationRecord, find_usage_record
+from bytespike.storage.hot_snapshot import account_concurrency, read_snapshot, recent_ledger
 from bytespike.storage.records import UsageRecord
+
+log = logging.getLogger("bytespike.accounting")
+
+TIER_CONCURRENCY = {"free": 5, "pro": 25, "max": 100, "enterprise": 500}
+"""In-flight requests per account by tier (spec §4.7, §5.2); ``users.concurrency_limit``
+overrides it (0 = unlimited). Enterprise is "custom, typically 500-2000": 500 until set."""
+ADMIT_ATTEMPTS = 8
+"""Admission retries after loading missing entities (a load can be made stale by a concurrent
+settlement and is then simply redone)."""
+_MAX_CACHED = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    hold_ttl_s: float = 60.0
+    """Holds and leases expire this long after admission unless renewed (every third of it)."""
+    cache_ttl_s: float = 2.0
+    """How often the ledger is polled for movements made elsewhere, and the account's
+    concurrency cap re-read."""
+    fail_open: bool = False
+    """Admit without holds while Redis is unreachable (instead of 503)."""
+    ledger_lookback_s: float = 600.0
+    max_request_s: float = 3600.0
+    """Holds are renewed for at most this long: a request stuck past it (a bug) lets them expire."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitView:
+    """The tightest spend window, for ``X-RateLimit-*``."""
+
+    limit_micros: int
+    remaining_micros: int
+    reset_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,84 +93,349 @@ class QuotaView:
     remaining_micros: int
     """min(wallet balance, each quota'd key's remaining quota)."""
     wallet_micros: int
+    window: RateLimitView | None = None
+    """None when no key of the chain has a window cap."""
+
+
+def key_caps(principal: Principal) -> tuple[KeyCaps, ...]:
+    return tuple(
+        KeyCaps(k.key_id, k.quota_micros, (k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros))
+        for k in principal.chain
+    )
 
 
 class Meter:
     def __init__(
-        self, engine: AsyncEngine, state: MemoryState, writer: UsageWriter, *, ttl: float = 2.0
+        self,
+        engine: AsyncEngine,
+        state: HotState,
+        writer: UsageWriter,
+        config: MeterConfig | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._state = state
         self._writer = writer
-        self._ttl = ttl
+        self.config = config or MeterConfig()
+        self.metrics = metrics or Metrics()
+        self._wallets: dict[int, tuple[int, int]] = {}
+        """Last (balance, held) seen per wallet: what headers report between round trips."""
+        self._keys: dict[int, KeyView] = {}
+        self._caps: dict[int, tuple[int, float]] = {}
+        self._polled: dict[int, float] = {}
+        self._seen_ledger: dict[int, dict[int, float]] = {}
+        self._live: dict[str, tuple[Hold, float]] = {}
+        """Holds of requests still running here, with their admission time (renewed)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: set[Entity] = set()
+        self._loads: dict[Entity, asyncio.Future[None]] = {}
+        self._renewer: asyncio.Task[None] | None = None
 
-    async def refresh(self, principal: Principal) -> None:
-        """Make sure the header values for ``principal`` are no older than the TTL."""
-        await self._refresh(principal, time.monotonic())
+    @property
+    def state(self) -> HotState:
+        return self._state
 
-    async def _refresh(self, principal: Principal, now: float) -> None:
-        state = self._state
-        wallet_stale = now - state.wallet(principal.wallet_id).loaded_at > self._ttl
-        stale_keys = [
-            k.key_id
-            for k in principal.chain
-            if k.quota_micros and now - state.key(k.key_id).loaded_at > self._ttl
-        ]
-        if not wallet_stale and not stale_keys:
-            return
-        async with self._engine.connect() as conn:
-            balances = await wallet_balances(conn, [principal.wallet_id]) if wallet_stale else {}
-            used = await key_chain_used(conn, stale_keys) if stale_keys else {}
-        for wallet_id, balance in balances.items():
-            state.refresh_wallet(wallet_id, balance, now)
-        for key_id, value in used.items():
-            state.refresh_key(key_id, value, now)
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await self._state.start()
+        if self._renewer is None:
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_loop(), name="hold-renewer")
 
-    async def admit(self, principal: Principal, estimate_micros: int) -> Hold:
-        """Reserve ``estimate_micros`` or raise the 402 naming the limit that failed."""
-        now = time.monotonic()
-        await self._refresh(principal, now)
-        state = self._state
-        # No await between here and place_hold: on one event loop this is one critical section.
-        wallet = state.wallet(principal.wallet_id)
-        available = wallet.settled - wallet.held
-        if available <= 0 or available < estimate_micros:
-            raise insufficient_balance(
-                f"insufficient_balance: this request may cost up to ${usd(estimate_micros)} "
-                f"and the wallet has ${usd(max(available, 0))} available"
-            )
+    async def close(self) -> None:
+        """Stop renewing, finish pending releases, close the state."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._state.close()
+
+    async def _renew_loop(self) -> None:
+        interval = self.config.hold_ttl_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            oldest = time.monotonic() - self.config.max_request_s
+            holds = [h for h, at in self._live.values() if h.placed and at > oldest]
+            if not holds:
+                continue
+            try:
+                await self._state.renew(holds)
+            except StateUnavailable:
+                pass  # counted by the backend; the holds expire if this lasts a TTL
+            except Exception:  # pragma: no cover - a bug must not stop renewals for good
+                log.exception("renewing %d holds failed", len(holds))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if not isinstance(exc, StateUnavailable):
+                log.error("background billing task failed: %r", exc)
+
+    # ------------------------------------------------------------------ caches
+    def _remember(self, view: AccountView) -> None:
+        if len(self._wallets) > _MAX_CACHED or len(self._keys) > _MAX_CACHED:
+            self._wallets.clear()
+            self._keys.clear()
+        self._wallets[view.wallet_id] = (view.balance, view.held)
+        for kv in view.keys:
+            self._keys[kv.key_id] = kv
+
+    def _cached(self, principal: Principal) -> bool:
+        if principal.wallet_id not in self._wallets:
+            return False
+        for k in principal.chain:
+            kv = self._keys.get(k.key_id)
+            if kv is None:
+                return False
+            names = {w.name for w in kv.windows}
+            caps = (k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros)
+            if any(cap and w.name not in names for w, cap in zip(WINDOWS, caps, strict=True)):
+                return False
+        return True
+
+    def held_micros(self, wallet_id: int) -> int:
+        """What in-flight requests hold on the wallet, as of the last state round trip."""
+        return self._wallets.get(wallet_id, (0, 0))[1]
+
+    async def held_now(self, principal: Principal) -> int:
+        """What in-flight requests (of every process) hold on the principal's wallet right now
+        (one state read; the last known value if the state is unreachable)."""
+        with contextlib.suppress(StateUnavailable):
+            await self._observe(principal)
+        return self.held_micros(principal.wallet_id)
+
+    def quota_view(self, principal: Principal) -> QuotaView | None:
+        """Header values from the last state round trip; None if this process never saw them."""
+        wallet = self._wallets.get(principal.wallet_id)
+        if wallet is None:
+            return None
+        remaining = wallet[0]
+        tightest: RateLimitView | None = None
         for limits in principal.chain:
+            kv = self._keys.get(limits.key_id)
+            if kv is None:
+                continue
             if limits.quota_micros:
-                k = state.key(limits.key_id)
-                left = limits.quota_micros - k.settled - k.held
-                if left <= 0 or left < estimate_micros:
-                    raise GatewayError(
-                        402,
-                        "quota_exceeded",
-                        f"quota_exceeded: key {limits.key_id} has ${usd(max(left, 0))} of its "
-                        f"${usd(limits.quota_micros)} quota left; this request may cost up to "
-                        f"${usd(estimate_micros)}",
-                    )
-        return state.place_hold(principal.wallet_id, principal.key_chain_ids, estimate_micros)
+                remaining = min(remaining, limits.quota_micros - kv.used)
+            caps = (limits.rate_limit_5h_micros, limits.rate_limit_1d_micros, limits.rate_limit_7d_micros)
+            by_name = {w.name: w for w in kv.windows}
+            for window, cap in zip(WINDOWS, caps, strict=True):
+                wv = by_name.get(window.name)
+                if not cap or wv is None:
+                    continue
+                candidate = RateLimitView(cap, max(cap - wv.used, 0), math.ceil(wv.reset_ms / 1000))
+                if tightest is None or candidate.remaining_micros < tightest.remaining_micros:
+                    tightest = candidate
+        return QuotaView(max(remaining, 0), wallet[0], tightest)
+
+    # ------------------------------------------------------------------ refresh
+    async def refresh(self, principal: Principal) -> None:
+        """Before a request: make sure header values and the account's cap are known, and pick
+        up ledger movements made by other processes. Never fails the request."""
+        now = time.monotonic()
+        await self._refresh_cap(principal, now)
+        polled = self._polled.get(principal.wallet_id)
+        if polled is None or now - polled > self.config.cache_ttl_s:
+            self._polled[principal.wallet_id] = now
+            await self._poll_ledger(principal.wallet_id, now)
+        if not self._cached(principal):
+            with contextlib.suppress(StateUnavailable):
+                await self._observe(principal)
+
+    async def _refresh_cap(self, principal: Principal, now: float) -> int:
+        hit = self._caps.get(principal.user_id)
+        if hit is not None and now - hit[1] <= self.config.cache_ttl_s:
+            return hit[0]
+        row = await account_concurrency(self._engine, principal.user_id)
+        tier, explicit = row if row is not None else (principal.tier, None)
+        cap = explicit if explicit is not None else TIER_CONCURRENCY.get(tier, TIER_CONCURRENCY["free"])
+        if len(self._caps) > _MAX_CACHED:
+            self._caps.clear()
+        self._caps[principal.user_id] = (cap, now)
+        return cap
+
+    async def _poll_ledger(self, wallet_id: int, now: float) -> None:
+        """Apply ledger movements committed by anyone (CLI, console, another process) once."""
+        entries = await recent_ledger(self._engine, wallet_id)
+        seen = self._seen_ledger.setdefault(wallet_id, {})
+        fresh = [(i, a) for i, a in entries if i not in seen]
+        for entry_id, amount in fresh:
+            try:
+                await self._state.wallet_moved(wallet_id, entry_id, amount)
+            except StateUnavailable:
+                self._dirty.add((WALLET, wallet_id))
+            seen[entry_id] = now
+        if len(seen) > 64:
+            horizon = now - 2 * self.config.ledger_lookback_s
+            for old in [i for i, at in seen.items() if at < horizon]:
+                del seen[old]
+        if fresh:
+            self._wallets.pop(wallet_id, None)
+
+    async def wallet_moved(self, wallet_id: int, entry_id: int, amount: int) -> None:
+        """A ledger movement this process just committed: make it visible at once."""
+        self._seen_ledger.setdefault(wallet_id, {})[entry_id] = time.monotonic()
+        await self._state.wallet_moved(wallet_id, entry_id, amount)
+        self._wallets.pop(wallet_id, None)
+
+    async def _observe(self, principal: Principal) -> None:
+        caps = key_caps(principal)
+        for _ in range(2):
+            obs = await self._state.observe(principal.wallet_id, caps)
+            if obs.view is not None:
+                self._remember(obs.view)
+                return
+            await self._load(obs.missing)
+
+    # ------------------------------------------------------------------ loading
+    async def _load(self, missing: tuple[Entity, ...]) -> None:
+        """Load ``missing`` from the database (once per entity at a time in this process)."""
+        waits = [self._loads[e] for e in missing if e in self._loads]
+        todo = [e for e in missing if e not in self._loads]
+        if todo:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            for e in todo:
+                self._loads[e] = done
+            try:
+                ticket = await self._state.load_ticket(todo)
+                snap = await read_snapshot(
+                    self._engine,
+                    wallet_ids=[i for k, i in todo if k == WALLET],
+                    key_ids=[i for k, i in todo if k == KEY],
+                    window_key_ids=[i for k, i in todo if k == KEY_WINDOWS],
+                    request_ids=ticket.request_ids,
+                )
+                await self._state.load(
+                    ticket,
+                    DatabaseValues(snap.wallets, snap.key_used, snap.key_spend, snap.committed, snap.ledger_ids),
+                )
+            finally:
+                for e in todo:
+                    self._loads.pop(e, None)
+                done.set_result(None)
+        for w in waits:
+            await w
+
+    async def _flush_dirty(self) -> None:
+        """After an outage in fail-open mode: reload what was charged while Redis was away."""
+        if self._dirty:
+            dirty = list(self._dirty)
+            await self._state.invalidate(dirty)
+            self._dirty.difference_update(dirty)
+
+    # ------------------------------------------------------------------ admission
+    async def admit(self, principal: Principal, estimate_micros: int) -> Hold:
+        """Reserve ``estimate_micros`` and a concurrency slot, or raise the error naming the limit."""
+        cap = await self._refresh_cap(principal, time.monotonic())
+        caps = key_caps(principal)
+        req = AdmitRequest(
+            "h" + uuid.uuid4().hex, estimate_micros, principal.wallet_id, principal.user_id, cap, caps
+        )
+        try:
+            await self._flush_dirty()
+            for _ in range(ADMIT_ATTEMPTS):
+                adm = await self._state.admit(req)
+                if adm.missing:
+                    await self._load(adm.missing)
+                    continue
+                if adm.view is not None:
+                    self._remember(adm.view)
+                if adm.refusal is not None:
+                    self.metrics.inc("bytespike_admissions_total", result=adm.refusal.limit.value)
+                    now_ms = adm.view.at_ms if adm.view is not None else int(time.time() * 1000)
+                    raise refusal_error(principal, estimate_micros, adm.refusal, now_ms)
+                assert adm.hold is not None
+                self._live[adm.hold.hold_id] = (adm.hold, time.monotonic())
+                self.metrics.inc("bytespike_admissions_total", result="ok")
+                return adm.hold
+        except StateUnavailable:
+            if not self.config.fail_open:
+                self.metrics.inc("bytespike_admissions_total", result="state_unavailable")
+                raise state_unavailable() from None
+            self.metrics.inc("bytespike_admissions_total", result="fail_open")
+            log.warning("Redis unreachable: admitting %s without a hold (fail-open)", req.hold_id)
+            return Hold(req.hold_id, 0, principal.wallet_id, principal.user_id, caps, placed=False)
+        raise GatewayError(
+            503, "state_busy", "billing state kept changing while loading; retry", retry_after=1
+        )
 
     def release(self, hold: Hold) -> None:
-        self._state.release(hold)
+        """Free a failed request's hold and lease (in the background: nothing waits on it)."""
+        self._live.pop(hold.hold_id, None)
+        if hold.placed:
+            self._spawn(self._release(hold))
 
+    async def _release(self, hold: Hold) -> None:
+        with contextlib.suppress(StateUnavailable):  # the hold then expires with its TTL
+            await self._state.release(hold)
+
+    # ------------------------------------------------------------------ settlement
     async def settle(self, hold: Hold, record: UsageRecord) -> None:
-        """Debit ``record.cost_micros``, release the rest of the hold, and wait until it is durable."""
-        self._state.settle(hold, record.cost_micros)
-        future = self._writer.submit(record)
-        # Shielded: a client that goes away must not cancel the bookkeeping of what it consumed.
-        await asyncio.shield(future)
+        """Debit ``record.cost_micros``, release the rest of the hold, and wait until it is durable.
 
-    def on_committed(self, records: list[UsageRecord]) -> None:
-        for r in records:
-            self._state.flushed(r.wallet_id, r.key_chain, r.cost_micros)
+        Raises a 503 `GatewayError` (the request is then not billed) when the hot state or the
+        database cannot take the charge."""
+        self._live.pop(hold.hold_id, None)
+        settlement = None
+        try:
+            await self._flush_dirty()
+            settlement = await self._state.settle(hold, record.request_id, record.cost_micros)
+        except StateUnavailable:
+            if not self.config.fail_open:
+                self.metrics.inc("bytespike_settlements_total", result="state_unavailable")
+                self.release(hold)
+                raise state_unavailable() from None
+            self.metrics.inc("bytespike_settlements_total", result="fail_open")
+            self._dirty.update(_entities(hold))
+        task = asyncio.get_running_loop().create_task(self._commit(hold, record, settlement))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        try:
+            # Shielded: a client that goes away must not cancel the bookkeeping of what it consumed.
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.inc("bytespike_settlements_total", result="write_failed")
+            raise GatewayError(
+                503,
+                "billing_unavailable",
+                "the usage record could not be written, so this request is not billed; retry",
+                retry_after=1,
+            ) from exc
+        if settlement is not None and settlement.view is not None:
+            self._remember(settlement.view)
+        self.metrics.inc("bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok")
 
-    def quota_view(self, principal: Principal) -> QuotaView:
-        wallet = self._state.wallet(principal.wallet_id).settled
-        remaining = wallet
-        for limits in principal.chain:
-            if limits.quota_micros:
-                remaining = min(remaining, limits.quota_micros - self._state.key(limits.key_id).settled)
-        return QuotaView(remaining_micros=max(remaining, 0), wallet_micros=wallet)
+    async def _commit(self, hold: Hold, record: UsageRecord, settlement: Any) -> None:
+        try:
+            await self._writer.submit(record)
+        except Exception:
+            if settlement is not None and not settlement.duplicate:
+                # Not billed after all: take the charge back out of the hot state.
+                with contextlib.suppress(StateUnavailable):
+                    await self._state.undo_settle(hold, record.request_id, record.cost_micros, settlement.at_ms)
+            raise
+
+    # ------------------------------------------------------------------ lookups
+    async def generation(self, principal: Principal, request_id: str) -> GenerationRecord | None:
+        """The usage record of ``request_id`` if the caller's account owns it."""
+        record = await find_usage_record(self._engine, request_id)
+        if record is None or record.user_id != principal.user_id:
+            return None
+        return record
+
+
+def _entities(hold: Hold) -> list[Entity]:
+    out: list[Entity] = [(WALLET, hold.wallet_id)]
+    for k in hold.keys:
+        out += [(KEY, k.key_id), (KEY_WINDOWS, k.key_id)]
+    return out

@@ -43,7 +43,7 @@ from bytespike.relay.translation import (
 )
 from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_body
 from bytespike.routing.catalogue import Catalogue, ModelEntry
-from bytespike.state.memory import Hold
+from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
@@ -120,10 +120,18 @@ class Gateway:
         h: Headers = [(b"x-request-id", rid)]
         if inbound.protocol == anthropic_messages.NAME:
             h.append((b"request-id", rid))  # the Anthropic SDK exposes this one as ``_request_id``
-        if principal is not None:
-            view = self.meter.quota_view(principal)
+        view = self.meter.quota_view(principal) if principal is not None else None
+        if principal is not None and view is not None:
             h.append((b"x-quota-remaining-credits", micros_to_usd(view.remaining_micros).encode()))
             h.append((b"x-bytespike-quota-remaining-micros", str(view.remaining_micros).encode()))
+            if principal.is_org_key:
+                # Spec §4.2: org-owned keys also report the org wallet (their wallet_id is the org's).
+                h.append((b"x-org-quota-remaining-credits", micros_to_usd(max(view.wallet_micros, 0)).encode()))
+            if view.window is not None:
+                # Spec §4.2: the tightest spend window; keys without window caps omit these.
+                h.append((b"x-ratelimit-limit", micros_to_usd(view.window.limit_micros).encode()))
+                h.append((b"x-ratelimit-remaining", micros_to_usd(view.window.remaining_micros).encode()))
+                h.append((b"x-ratelimit-reset", str(view.window.reset_s).encode()))
         if overhead_ms is not None:
             h.append((b"x-bytespike-overhead-ms", f"{overhead_ms:.3f}".encode()))
         return h
@@ -154,6 +162,12 @@ class Gateway:
                 self.meter.release(call.hold)
                 call.hold = None
             return self.error_reply(err, inbound, principal)
+        except BaseException:
+            # Cancelled (the client left before the reply) or a bug: the hold must not outlive it.
+            if call is not None and call.hold is not None:
+                self.meter.release(call.hold)
+                call.hold = None
+            raise
 
     def authorize(self, inbound: Inbound, principal: Principal) -> ModelEntry:
         """Address lists, the inference scope, the body's shape and the key's reach to the model."""

@@ -104,7 +104,14 @@ class RelayStream:
         if facts.content_started and not self._delivered_content:
             self._delivered_content = True
         self._done = True
-        await self._gateway.settle(self._call, facts.usage, rule="completed", ttft_ms=self._ttft_ms)
+        try:
+            await self._gateway.settle(self._call, facts.usage, rule="completed", ttft_ms=self._ttft_ms)
+        except GatewayError as err:
+            # The charge could not be recorded (billing state or database down): the stream ends
+            # with an error frame instead of its terminal frame, and is not billed.
+            self._resp.close()
+            yield self._error_frame(err)
+            return
         self._resp.release()
         if held:
             yield b"".join(held)
@@ -133,9 +140,12 @@ class RelayStream:
             self._resp.close()
         facts = self._frames.facts
         if facts.error is None and facts.has_usage:
-            await self._gateway.settle(
-                self._call, facts.usage, rule="client_disconnected", ttft_ms=self._ttft_ms
-            )
+            try:
+                await self._gateway.settle(
+                    self._call, facts.usage, rule="client_disconnected", ttft_ms=self._ttft_ms
+                )
+            except GatewayError as err:
+                log.warning("stream %s: could not bill after the client left: %s", self._call.inbound.request_id, err)
         else:
             log.info(
                 "stream %s: client left and the upstream gave no usage; not billed",

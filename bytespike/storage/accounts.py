@@ -16,6 +16,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns; every stored value is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 class DuplicateError(Exception):
     """A unique value (email, custom key, idempotency key) already exists."""
 
@@ -28,8 +35,11 @@ def _user(row: sa.Row) -> UserRecord:
         tier=row.tier,
         status=row.status,
         concurrency_limit=row.concurrency_limit,
-        created_at=row.created_at,
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
     )
+
+
+user_from_row = _user
 
 
 def _wallet(row: sa.Row) -> WalletRecord:
@@ -122,3 +132,11 @@ async def sync_groups(conn: AsyncConnection, groups: dict[str, tuple[str, bool]]
 
 async def get_group_id(conn: AsyncConnection, name: str) -> int | None:
     return await conn.scalar(sa.select(routing_groups.c.id).where(routing_groups.c.name == name))
+
+
+async def wallet_thresholds(conn: AsyncConnection, wallet_id: int) -> int:
+    """The wallet's low-balance threshold in micro-USD."""
+    return int(
+        await conn.scalar(sa.select(wallets.c.low_balance_threshold_micros).where(wallets.c.id == wallet_id))
+        or 0
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bytespike.storage.accounts import DuplicateError, utcnow
 from bytespike.storage.records import KeyRecord
-from bytespike.storage.schema import api_keys, orgs, routing_groups, users
+from bytespike.storage.schema import api_keys, orgs, routing_groups, user_allowed_groups, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,13 @@ _KEY_COLUMNS = (
     users.c.status.label("user_status"),
     users.c.tier.label("user_tier"),
     orgs.c.status.label("org_status"),
+    routing_groups.c.is_public.label("group_is_public"),
+    sa.exists()
+    .where(
+        user_allowed_groups.c.user_id == api_keys.c.user_id,
+        user_allowed_groups.c.group_id == api_keys.c.group_id,
+    )
+    .label("group_granted"),
 )
 _KEY_JOIN = (
     api_keys.join(routing_groups, routing_groups.c.id == api_keys.c.group_id)
@@ -130,6 +137,11 @@ def _key(row: sa.Row, *, via_previous: bool = False) -> KeyRecord:
         org_status=row.org_status,
         secret_ciphertext=row.secret_ciphertext,
         previous_valid_until=_as_aware(row.previous_valid_until) if via_previous else None,
+        is_previous_secret=via_previous,
+        group_is_public=bool(row.group_is_public),
+        group_granted=bool(row.group_granted),
+        updated_at=_as_aware(row.updated_at),
+        revoked_at=_as_aware(row.revoked_at),
     )
 
 
@@ -186,3 +198,12 @@ async def find_active_key_by_name(conn: AsyncConnection, user_id: int, name: str
         )
     ).one_or_none()
     return _key(row) if row is not None else None
+
+
+def select_keys() -> sa.Select:
+    """``SELECT`` of key rows with everything a `KeyRecord` needs; add your own ``WHERE``."""
+    return sa.select(*_KEY_COLUMNS).select_from(_KEY_JOIN)
+
+
+def key_from_row(row: sa.Row) -> KeyRecord:
+    return _key(row)

@@ -58,6 +58,13 @@ class KeyRecord:
     secret_ciphertext: bytes
     previous_valid_until: datetime | None = None
     """Set when the record was found by its previous (rotated-out) secret."""
+    is_previous_secret: bool = False
+    """Found by its rotated-out secret (which is valid only until ``previous_valid_until``)."""
+    group_is_public: bool = True
+    group_granted: bool = False
+    """The owner has a ``user_allowed_groups`` row for the key's group (needed when exclusive)."""
+    updated_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ the hot path); these helpers are all they need.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from bytespike.errors import GatewayError, body_too_large
 from bytespike.relay.outcome import Headers, Reply, StreamReply
 
 Scope = dict[str, Any]
+T = TypeVar("T")
 
 
 async def read_body(receive: Any, limit: int, headers: Headers) -> tuple[bytes, GatewayError | None]:
@@ -39,6 +41,39 @@ async def read_body(receive: Any, limit: int, headers: Headers) -> tuple[bytes, 
         if not message.get("more_body", False):
             break
     return (parts[0] if len(parts) == 1 else b"".join(parts)), None
+
+
+async def until_disconnect(work: Awaitable[T], receive: Any) -> T | None:
+    """Run ``work`` while watching the connection; cancel it and return None if the client hangs
+    up first (a request the caller abandoned before its reply is not billed, docs/billing.md).
+
+    ``work`` runs in the calling task (no hop to another task, so a stream starts relaying the
+    moment the relay returns it); a side task cancels this task when the client disconnects."""
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _disconnected(receive)
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        current.uncancel()  # our own cancellation: the request ends here, quietly
+        return None
+    finally:
+        watcher.cancel()
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def send_reply(send: Any, reply: Reply) -> None:

@@ -17,17 +17,33 @@ from urllib.parse import parse_qs
 import orjson
 
 from bytespike.access.credentials import extract_credential
+from bytespike.access.scopes import INFERENCE, MODELS_READ
 from bytespike.errors import GatewayError, invalid_request, route_not_found
 from bytespike.protocols import anthropic_messages, gemini, openai_chat
 from bytespike.relay.count_tokens import count_tokens
 from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply, StreamReply
-from bytespike.web.asgi import read_body, send_reply, send_stream
+from bytespike.web.asgi import read_body, send_reply, send_stream, until_disconnect
 from bytespike.web.models_list import models_reply
+from bytespike.web.route_registry import RouteSpec
 
 GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
 GEMINI_VERBS = {"generateContent": False, "streamGenerateContent": True, "countTokens": False}
 OPENAI_RESPONSES = "openai_responses"
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("POST", "/v1/messages", INFERENCE, "Anthropic Messages"),
+    RouteSpec("POST", "/v1/messages/count_tokens", INFERENCE, "Anthropic token count"),
+    RouteSpec("POST", "/v1/chat/completions", INFERENCE, "OpenAI Chat Completions"),
+    RouteSpec("POST", "/v1/responses", INFERENCE, "OpenAI Responses"),
+    *(
+        RouteSpec("POST", f"{prefix}{{model}}:{verb}", INFERENCE, "Gemini native")
+        for prefix in GEMINI_PREFIXES
+        for verb in GEMINI_VERBS
+    ),
+    RouteSpec("GET", "/v1/models", MODELS_READ, "models in the key's routing group"),
+)
+"""Every route served here and the scope it needs (web/route_registry.py); add a row with a route."""
 
 
 def _new_request_id() -> str:
@@ -163,7 +179,9 @@ class InferenceSurfaces:
         if count:
             await send_reply(send, await count_tokens(self.gateway, inbound))
             return
-        result = await self.gateway.handle(inbound)
+        result = await until_disconnect(self.gateway.handle(inbound), receive)
+        if result is None:
+            return  # the client left before the reply: the request was cancelled, and is free
         if isinstance(result, StreamReply):
             await send_stream(send, receive, result)
         else:

@@ -1,0 +1,43 @@
+// The console's only script: copy buttons, confirmations, and the Usage charts (Chart.js).
+(function () {
+  "use strict";
+
+  function copyFrom(id, button) {
+    var field = document.getElementById(id);
+    if (!field) return;
+    var status = button.parentElement.querySelector(".copied");
+    var done = function () { if (status) status.textContent = "Copied"; button.textContent = "Copied"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); document.execCommand("copy"); done(); });
+    } else {
+      field.select();
+      document.execCommand("copy");
+      done();
+    }
+  }
+
+  function charts() {
+    var data = document.getElementById("usage-data");
+    if (!data || typeof Chart === "undefined") return;
+    var d = JSON.parse(data.textContent);
+    var stacked = { responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } };
+    var plain = { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } };
+    var draw = function (id, config) { var el = document.getElementById(id); if (el) new Chart(el, config); };
+    draw("chart-spend-day", { type: "bar", data: { labels: d.days, datasets: d.spend_by_day }, options: stacked });
+    draw("chart-tokens-day", { type: "bar", data: { labels: d.days, datasets: d.tokens_by_day }, options: stacked });
+    draw("chart-spend-model", { type: "bar", data: { labels: d.models, datasets: [{ label: "USD", data: d.spend_by_model }] }, options: plain });
+    draw("chart-tokens-model", { type: "bar", data: { labels: d.models, datasets: [{ label: "tokens", data: d.tokens_by_model }] }, options: plain });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () { copyFrom(button.getAttribute("data-copy"), button); });
+    });
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+    charts();
+  });
+})();

@@ -1,0 +1,76 @@
+"""What management handlers need, filled in by the application's lifespan (app.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from bytespike.access.admin import Administration
+from bytespike.access.keys_admin import KeyManager
+from bytespike.access.orgs import OrgManager
+from bytespike.access.principal import Network
+from bytespike.access.secrets import KeySealer
+from bytespike.accounting.statements import Statements
+from bytespike.relay.gateway import Gateway
+from bytespike.routing.catalogue import Catalogue
+from bytespike.state.key_events import KeyEvents
+from bytespike.state.request_budget import MemoryBudget, RequestBudget
+from bytespike.web.client_address import client_ip
+
+
+@dataclass
+class ManagementServices:
+    """Built empty with the app (routes need it at construction); `bind` runs in the lifespan."""
+
+    catalogue: Catalogue
+    per_minute: int = 600
+    """Management calls allowed per key (or per address, for public calls) per minute."""
+    trusted_proxies: tuple[Network, ...] = ()
+    gateway: Gateway | None = None
+    engine: Any = None
+    sealer: KeySealer | None = None
+    events: KeyEvents | None = None
+    budget: RequestBudget = field(default_factory=lambda: MemoryBudget(600))
+    keys: KeyManager = field(init=False)
+    statements: Statements = field(init=False)
+    admin: Administration = field(init=False)
+    orgs: OrgManager = field(init=False)
+
+    @classmethod
+    def create(
+        cls, catalogue: Catalogue, *, per_minute: int, trusted_proxies: tuple[str, ...]
+    ) -> ManagementServices:
+        return cls(
+            catalogue=catalogue,
+            per_minute=per_minute,
+            trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies),
+            budget=MemoryBudget(per_minute),
+        )
+
+    def bind(
+        self,
+        *,
+        gateway: Gateway,
+        engine: Any,
+        sealer: KeySealer,
+        events: KeyEvents,
+        budget: RequestBudget | None,
+    ) -> None:
+        self.gateway = gateway
+        self.engine = engine
+        self.sealer = sealer
+        self.events = events
+        if budget is not None:
+            self.budget = budget
+        self.keys = KeyManager(engine, sealer, self.catalogue, events)
+        # "available after pending holds" (spec §3.9.1) needs the meter's view of holds.
+        held = getattr(gateway.meter, "held_micros", None)
+        self.statements = (
+            Statements(engine, self.catalogue, held) if held else Statements(engine, self.catalogue)
+        )
+        self.admin = Administration(engine, events)
+        self.orgs = OrgManager(engine, events)
+
+    def client_ip(self, scope: dict[str, Any]) -> str | None:
+        return client_ip(scope, self.trusted_proxies)

@@ -1,0 +1,80 @@
+"""Gateways serving the console, each with the outside services its tests need.
+
+``console``: the development payment provider and Google sign-in against a local OpenID Connect
+provider. ``stripe_console``: Stripe keys, its API at a local stand-in, so the development
+provider is off and only signed webhooks credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.console.providers import CLIENT_ID, CLIENT_SECRET, OidcProvider, StripeApi
+from tests.console.support import ConsoleHarness, FormClient
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+async def oidc() -> AsyncIterator[OidcProvider]:
+    provider = OidcProvider()
+    await provider.start()
+    try:
+        yield provider
+    finally:
+        await provider.stop()
+
+
+@pytest.fixture(scope="session")
+async def console(
+    tmp_path_factory: pytest.TempPathFactory, oidc: OidcProvider
+) -> AsyncIterator[ConsoleHarness]:
+    harness = ConsoleHarness(
+        tmp_path_factory.mktemp("console"),
+        BYTESPIKE_GOOGLE_CLIENT_ID=CLIENT_ID,
+        BYTESPIKE_GOOGLE_CLIENT_SECRET=CLIENT_SECRET,
+        BYTESPIKE_GOOGLE_ISSUER=oidc.issuer,
+    )
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+@pytest.fixture(scope="session")
+async def stripe_api() -> AsyncIterator[StripeApi]:
+    api = StripeApi()
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+@pytest.fixture(scope="session")
+async def stripe_console(
+    tmp_path_factory: pytest.TempPathFactory, stripe_api: StripeApi
+) -> AsyncIterator[ConsoleHarness]:
+    harness = ConsoleHarness(
+        tmp_path_factory.mktemp("stripe-console"),
+        BYTESPIKE_STRIPE_SECRET_KEY="sk_test_bytespike",
+        BYTESPIKE_STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        BYTESPIKE_STRIPE_API_BASE=stripe_api.url,
+    )
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+@pytest.fixture
+async def client(console: ConsoleHarness) -> AsyncIterator[FormClient]:
+    c = FormClient(console.url)
+    try:
+        yield c
+    finally:
+        await c.close()
