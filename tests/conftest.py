@@ -6,6 +6,13 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI replays the same examples every run (a red CI always means a regression, and is
+# reproducible); developers' runs explore new examples each time.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 from bytespike.storage.engine import create_engine, upgrade
 from tests.support.services import create_pg_database, drop_pg_database

@@ -38,6 +38,7 @@ from bytespike.protocols.gemini import NAME
 from bytespike.protocols.gemini.casing import camel_keys
 from bytespike.protocols.gemini.ids import is_derived_id
 from bytespike.protocols.gemini.signatures import unwrap_signature, wrap_foreign_signature
+from bytespike.protocols.gemini.tools import FUNCTION_NAME
 
 DATA_FIELDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 """Part data fields with a canonical counterpart; a part holds at most one of them."""
@@ -274,6 +275,11 @@ def encode_part(
         case ThinkingPart():
             return _encode_thinking(part, path, deg)
         case ToolCallPart():
+            if deg is not None and not FUNCTION_NAME.fullmatch(part.name):
+                # Same rule as for declarations (tools.py): history naming such a call is unsendable.
+                raise invalid_request(
+                    f"{path}.name: {part.name!r} is not a valid Gemini function name", f"{path}.name"
+                )
             call: dict[str, Any] = {"name": part.name, "args": part.arguments}
             if part.id and not is_derived_id(part.id):
                 call["id"] = part.id
