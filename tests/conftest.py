@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from bytespike.storage.engine import create_engine, upgrade
+from tests.support.services import create_pg_database, drop_pg_database
+
 # CI replays the same examples every run (a red CI always means a regression, and is
 # reproducible); developers' runs explore new examples each time.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
-
-from bytespike.storage.engine import create_engine, upgrade
-from tests.support.services import create_pg_database, drop_pg_database
 
 for _var in list(os.environ):
     # The official SDKs read these and would silently redirect or re-authenticate the tests.
