@@ -290,10 +290,23 @@ def _cli(ws: Workspace, env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def _raise_concurrency_cap(env: dict[str, str]) -> None:
+    """An Enterprise account with a cap far above any scenario's concurrency: the load runs
+    through the concurrency lease (features on) without hitting the Free tier's cap of 5."""
+    import sqlite3
+
+    db = env["BYTESPIKE_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE users SET tier = 'enterprise', concurrency_limit = 100000 WHERE email = ?", (BENCH_EMAIL,)
+        )
+
+
 def create_funded_key(ws: Workspace, simulator_url: str) -> str:
     """A user with $1,000,000 of credit and a key in the default group, made with the public CLI."""
     env = gateway_env(ws, simulator_url)
     _cli(ws, env, "users", "create", "--email", BENCH_EMAIL)
+    _raise_concurrency_cap(env)
     _cli(ws, env, "credits", "grant", "--email", BENCH_EMAIL, "--usd", "1000000")
     return _cli(ws, env, "keys", "create", "--email", BENCH_EMAIL, "--name", "bench")["key"]
 
