@@ -319,3 +319,131 @@ def log_issues(log_path: Path, limit: int = 20) -> dict[str, object]:
         if any(mark in line for mark in ("ERROR", "Traceback", "CRITICAL", "WARNING", "Exception"))
     ]
     return {"count": len(lines), "first": lines[:limit]}
+
+
+# ---------------------------------------------------------------------------- LiteLLM (--litellm)
+LITELLM_VERSION = "1.106.12"
+"""Pinned, known-good LiteLLM: not 1.82.7/1.82.8 nor 1.107.0 (the compromised releases). Newer 1.108+
+releases need a ``litellm-proxy-extras`` build the package index here does not carry."""
+LITELLM_HOME = Path("/tmp/bytespike-bench-litellm")
+"""LiteLLM's own virtual environment lives here, outside the repository: never a project dependency."""
+LITELLM_MASTER_KEY = "sk-bench-litellm-master-key"
+
+
+def ensure_litellm(log=print) -> Path:
+    """The ``litellm`` executable of a venv holding ``litellm[proxy]==LITELLM_VERSION`` (made if absent)."""
+    venv = LITELLM_HOME / "venv"
+    exe, python = venv / "bin" / "litellm", venv / "bin" / "python"
+
+    def installed() -> str | None:
+        if not exe.exists():
+            return None
+        done = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip() or None
+
+    if installed() == LITELLM_VERSION:
+        return exe
+    log(f"bench: installing litellm[proxy]=={LITELLM_VERSION} into {venv} (its own venv, outside the repo)")
+    try:
+        if not python.exists():
+            LITELLM_HOME.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["python3", "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolMissing(f"could not create LiteLLM's venv in {venv}: {exc}") from exc
+    if done.returncode != 0 or installed() != LITELLM_VERSION:
+        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+        raise ToolMissing(
+            f"could not install litellm[proxy]=={LITELLM_VERSION} into {venv}: "
+            f"{errors[-1] if errors else 'pip exited with ' + str(done.returncode)}"
+        )
+    return exe
+
+
+def litellm_config(ws: Workspace, simulator_url: str) -> Path:
+    """One model, ``gpt-5-4`` → ``openai/gpt-5.4`` at the simulator; master key; no database."""
+    path = ws.dir / "litellm.yaml"
+    path.write_text(
+        "model_list:\n"
+        "  - model_name: gpt-5-4\n"
+        "    litellm_params:\n"
+        "      model: openai/gpt-5.4\n"
+        f"      api_base: {simulator_url}/v1\n"
+        f"      api_key: {SIM_VENDOR_KEY}\n"
+        "litellm_settings:\n"
+        "  set_verbose: false\n"
+        "  telemetry: false\n"
+        "general_settings:\n"
+        f"  master_key: {LITELLM_MASTER_KEY}\n"
+    )
+    return path
+
+
+def start_litellm(ws: Workspace, exe: Path, simulator_url: str, *, core: int, timeout: float = 180) -> Server:
+    """``litellm --config … --num_workers 1`` on ``core``: one worker, no database, errors-only logging."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in _clean_env(ws.code, {}).items()
+        if k not in ("PYTHONPATH", "DATABASE_URL") and not k.startswith("LITELLM_")
+    }
+    env.update(
+        {
+            "LITELLM_LOG": "ERROR",
+            "LITELLM_MASTER_KEY": LITELLM_MASTER_KEY,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the cost map from the network
+            "LITELLM_TELEMETRY": "False",
+            "DISABLE_ADMIN_UI": "True",
+            "NO_DOCS": "True",
+        }
+    )
+    log_path = ws.dir / "litellm.log"
+    log = log_path.open("ab")
+    proc = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(core),
+            str(exe),
+            "--config",
+            str(litellm_config(ws, simulator_url)),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ws.dir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"litellm exited with {proc.returncode}: {tail[0]}")
+        try:
+            with urllib.request.urlopen(url + "/health/liveliness", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        log.close()
+        raise RuntimeError(f"litellm did not become ready within {timeout:.0f} s (log: {log_path})")
+    return Server("litellm", url, proc, log_path, core, log)

@@ -497,6 +497,7 @@ def render(results: dict[str, Any], plots: list[str], plot_note: str | None) -> 
         )
     elif prof and "skipped" in prof:
         lines += ["## Profile", "", f"Skipped: {prof['skipped']}.", ""]
+    lines += _litellm_section(results)
     issues = results.get("logs", {})
     lines += ["## Server logs during the run", ""]
     for name, info in issues.items():
@@ -508,6 +509,114 @@ def render(results: dict[str, Any], plots: list[str], plot_note: str | None) -> 
     if NOTES.exists():
         lines += [NOTES.read_text().rstrip(), ""]
     return "\n".join(lines)
+
+
+def _ratio(a: float | None, b: float | None, digits: int = 1) -> str:
+    return "–" if a is None or b is None or b == 0 else f"{a / b:,.{digits}f}×"
+
+
+def litellm_ratios(results: dict[str, Any]) -> dict[str, Any] | None:
+    """bytespike/LiteLLM ratios: requests/s at each p99 bound, best requests/s, added latency p50/p99.
+
+    None when the run had no LiteLLM figures (``--litellm`` not given, or LiteLLM failed)."""
+    lite, sc = results.get("litellm"), results.get("scenarios", {})
+    if not lite or "failed" in lite:
+        return None
+    out: dict[str, Any] = {"version": lite.get("version")}
+    ours_lat = sc.get("added_latency", {}).get("openai_chat")
+    theirs_lat = lite.get("added_latency", {}).get("openai_chat")
+    if ours_lat and theirs_lat:
+        for q in ("p50", "p99"):
+            ours, theirs = ours_lat[f"added_{q}_ms"], theirs_lat[f"added_{q}_ms"]
+            out[f"added_{q}_ms"] = {"bytespike": ours, "litellm": theirs, "ratio": _ratio(ours, theirs, 3)}
+    ours_t, theirs_t = sc.get("throughput"), lite.get("throughput")
+    if ours_t and theirs_t:
+        bounds = {}
+        for bound_key, ours in ours_t["gateway"]["best_under_p99"].items():
+            theirs = theirs_t["gateway"]["best_under_p99"].get(bound_key)
+            bounds[bound_key] = {
+                "bytespike": ours,
+                "litellm": theirs,
+                "ratio": (
+                    "n/a (LiteLLM never within the bound)"
+                    if theirs is None and ours is not None
+                    else _ratio(ours and ours["rps"], theirs and theirs["rps"])
+                ),
+            }
+        out["rps_under_p99"] = bounds
+        ours_max, theirs_max = ours_t["gateway"]["max_rps"], theirs_t["gateway"]["max_rps"]
+        out["max_rps"] = {"bytespike": ours_max, "litellm": theirs_max, "ratio": _ratio(ours_max, theirs_max)}
+    return out
+
+
+def _litellm_section(results: dict[str, Any]) -> list[str]:
+    lines = ["## LiteLLM side by side", ""]
+    lite = results.get("litellm")
+    if not lite:
+        return [
+            *lines,
+            "**Not run**: this benchmark was run without `--litellm`, so there are no LiteLLM figures or "
+            "ratios here. Run `.venv/bin/python bench/run.py --litellm` (or `make bench "
+            "BENCH_ARGS=--litellm`) to measure it side by side.",
+            "",
+        ]
+    if "failed" in lite:
+        return [*lines, f"**Not measured**: LiteLLM {lite.get('version')} failed: {lite['failed']}", ""]
+    ratios = litellm_ratios(results) or {}
+    lines += [
+        f"LiteLLM {lite['version']} (`litellm[proxy]`, pinned; installed by the harness into its own virtual "
+        "environment under `/tmp/bytespike-bench-litellm`, never a dependency of bytespike) runs as "
+        "`litellm --config … --num_workers 1` on the gateway's core, with no database, `LITELLM_LOG=ERROR` "
+        "and a master key; its config maps `gpt-5-4` to `openai/gpt-5.4` at the same simulator. The same "
+        "added-latency (OpenAI chat, concurrency 1, interleaved with direct) and throughput-sweep scenarios "
+        "run against it as against bytespike, in the same run"
+        + (
+            f" (LiteLLM's concurrency-1 latency at {lat['rate_per_s']:.0f} requests/s, with its own direct "
+            "baseline, since at bytespike's rate it would queue)"
+            if (lat := lite.get("added_latency", {}).get("openai_chat"))
+            else ""
+        )
+        + ". Ratios are bytespike ÷ LiteLLM: above 1× "
+        "means bytespike serves more requests/s; below 1× means bytespike adds less latency.",
+        "",
+    ]
+    rows = []
+    for q in ("p50", "p99"):
+        r = ratios.get(f"added_{q}_ms")
+        if r:
+            rows.append(
+                [f"added latency {q} (ms, c=1)", _f(r["bytespike"], 3), _f(r["litellm"], 3), r["ratio"]]
+            )
+    for bound_key, r in ratios.get("rps_under_p99", {}).items():
+        bound = bound_key.removeprefix("p99_le_")
+
+        def cell(best: dict[str, Any] | None) -> str:
+            return "none" if best is None else f"{_i(best['rps'])} (c={best['connections']})"
+
+        rows.append([f"requests/s with p99 ≤ {bound}", cell(r["bytespike"]), cell(r["litellm"]), r["ratio"]])
+    if "max_rps" in ratios:
+        r = ratios["max_rps"]
+        rows.append(["highest requests/s (any c)", _i(r["bytespike"]), _i(r["litellm"]), r["ratio"]])
+    lines += _table(["figure", "bytespike", f"LiteLLM {lite['version']}", "bytespike / LiteLLM"], rows)
+    if "throughput" in lite:
+        rows = [
+            [
+                str(p["connections"]),
+                _i(p["rps"]),
+                _f(p["p50_ms"]),
+                _f(p["p99_ms"]),
+                _i(p["gateway_cpu_pct"]),
+                _i(p["errors"]),
+                _i(p["non_2xx"]),
+            ]
+            for p in lite["throughput"]["gateway"]["points"]
+        ]
+        lines += ["LiteLLM throughput sweep:", ""]
+        lines += _table(["c", "req/s", "p50 ms", "p99 ms", "LiteLLM CPU %", "errors", "non-2xx"], rows)
+    log = lite.get("log")
+    if log:
+        lines += [f"LiteLLM log: {log['count']} warning/error lines.", ""]
+    return lines
 
 
 def write_report(results: dict[str, Any]) -> Path:

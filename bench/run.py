@@ -77,6 +77,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="scheduling niceness of the whole run (inherited by every server and load generator); a "
         "negative value (root only) shields the figures from other work on a shared machine",
     )
+    parser.add_argument(
+        "--litellm",
+        action="store_true",
+        help="also run the added-latency and throughput scenarios against LiteLLM (pinned version, "
+        "installed into its own venv under /tmp/bytespike-bench-litellm, one worker on the gateway core)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     return parser.parse_args(argv)
@@ -98,6 +104,16 @@ def main(argv: list[str]) -> int:
     except processes.ToolMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    litellm_exe = None
+    if args.litellm:
+        if not wanted & {"latency", "throughput"}:
+            print("bench: --litellm needs the latency or throughput scenario (see --only)", file=sys.stderr)
+            return 2
+        try:
+            litellm_exe = processes.ensure_litellm(_log)
+        except processes.ToolMissing as exc:
+            print(f"bench: --litellm: {exc}", file=sys.stderr)
+            return 2
     quiet = machine.wait_until_quiet(0.2, args.wait_quiet, _log)
     if args.nice:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)
@@ -160,6 +176,27 @@ def main(argv: list[str]) -> int:
                 results["background_load_cores"][key_name] = load = machine.busy_cores(0.5)
                 _log(f"bench: {key_name} … (other load on the machine: {load:.2f} cores)")
                 results["scenarios"][key_name] = step()
+        if litellm_exe is not None:
+            results["background_load_cores"]["litellm"] = load = machine.busy_cores(0.5)
+            _log(f"bench: LiteLLM {processes.LITELLM_VERSION} side by side … (other load: {load:.2f} cores)")
+            try:
+                litellm = processes.start_litellm(ws, litellm_exe, simulator.url, core=args.gateway_core)
+            except RuntimeError as exc:
+                print(f"bench: --litellm: LiteLLM did not start: {exc}", file=sys.stderr)
+                results["litellm"] = {"version": processes.LITELLM_VERSION, "failed": str(exc)}
+            else:
+                try:
+                    results["litellm"] = scenarios.litellm_side_by_side(
+                        bench,
+                        litellm,
+                        processes.LITELLM_MASTER_KEY,
+                        processes.LITELLM_VERSION,
+                        _log,
+                        frozenset(wanted),
+                    )
+                    results["litellm"]["log"] = processes.log_issues(litellm.log_path)
+                finally:
+                    litellm.stop()
         profile_s = args.profile if args.profile is not None else (10 if pyspy.find_py_spy() else 0)
         if profile_s == 0 and args.profile is None:
             results["profile"] = {"skipped": "py-spy is not installed (.venv/bin/pip install py-spy)"}
@@ -201,12 +238,28 @@ def main(argv: list[str]) -> int:
     if not args.no_docs:
         _log(f"bench: wrote {report.write_report(results)}")
     _print_summary(results)
+    if results.get("litellm", {}).get("failed"):
+        print(f"bench: --litellm: LiteLLM was not measured: {results['litellm']['failed']}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _print_summary(results: dict) -> None:
     for t in report.targets(results):
         _log(f"target: {t['target']}: {t['measured']} → {'met' if t['met'] else 'NOT MET'}")
+    if results.get("litellm", {}).get("failed"):
+        _log(f"litellm: not measured: {results['litellm']['failed']}")
+    ratios = report.litellm_ratios(results)
+    if ratios:
+        for name, r in ratios.items():
+            if name == "rps_under_p99":
+                for bound, b in r.items():
+                    rps = [x and round(x["rps"]) for x in (b["bytespike"], b["litellm"])]
+                    _log(f"litellm: req/s {bound} bytespike {rps[0]} vs LiteLLM {rps[1]} → {b['ratio']}")
+            elif isinstance(r, dict):
+                _log(
+                    f"litellm: {name} bytespike {r['bytespike']:.3f} vs LiteLLM {r['litellm']:.3f} → {r['ratio']}"
+                )
 
 
 if __name__ == "__main__":

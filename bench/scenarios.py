@@ -235,7 +235,7 @@ def throughput(bench: Bench, log: Callable[[str], None]) -> dict:
         for c in plan.concurrencies:
             names = ("gateway", "direct") if (r + c) % 2 == 0 else ("direct", "gateway")
             for name in names:
-                cpu = {s.name: s.cpu_seconds() for s in (bench.gateway, bench.simulator)}
+                cpu = {"gateway": bench.gateway.cpu_seconds(), "simulator": bench.simulator.cpu_seconds()}
                 started = time.perf_counter()
                 got = run_wrk(
                     requests[name],
@@ -470,3 +470,43 @@ def memory(bench: Bench, log: Callable[[str], None]) -> dict:
         **stats.median_of_rounds(rounds, keys),
         "rounds": rounds,
     }
+
+
+# ---------------------------------------------------------------------------- (e) LiteLLM side by side
+LITELLM_LATENCY_RATE = 25
+"""Requests/s of LiteLLM's concurrency-1 latency scenario (bytespike's is Plan.latency_rate)."""
+
+
+def litellm_side_by_side(
+    bench: Bench,
+    litellm: Server,
+    master_key: str,
+    version: str,
+    log: Callable[[str], None],
+    wanted: frozenset[str] = frozenset({"latency", "throughput"}),
+) -> dict:
+    """The added-latency (OpenAI chat, c=1) and throughput-sweep scenarios with LiteLLM as the gateway.
+
+    The same simulator, the same request (``gpt-5-4``, which LiteLLM's config maps to
+    ``openai/gpt-5.4`` at the simulator) and the same core as bytespike; in the result, ``gateway``
+    is LiteLLM and ``direct`` the simulator, exactly as in the bytespike scenarios.
+    """
+    other = replace(bench, gateway=litellm, key=master_key)
+    result: dict[str, Any] = {"version": version}
+    if "latency" in wanted:
+        # LiteLLM serves far fewer requests/s than bytespike's 250/s latency rate: at that rate the
+        # open-loop client would measure its queue, not one request at a time. A lower rate (with
+        # its own interleaved direct baseline) keeps it at concurrency 1.
+        slow = replace(
+            other,
+            plan=replace(
+                bench.plan,
+                latency_rate=LITELLM_LATENCY_RATE,
+                latency_count=max(100, bench.plan.latency_count // 4),
+            ),
+        )
+        latency = run_async(_latency(slow, "litellm openai_chat", *pair(slow, "openai_chat"), log))
+        result["added_latency"] = {"openai_chat": latency}
+    if "throughput" in wanted:
+        result["throughput"] = throughput(other, log)
+    return result
