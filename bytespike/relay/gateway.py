@@ -24,9 +24,9 @@ from bytespike.accounting.pricing import cost_micros, estimate_micros
 from bytespike.canonical.usage import Usage
 from bytespike.errors import GatewayError
 from bytespike.money import micros_to_usd
-from bytespike.protocols import anthropic_messages, gemini, openai_chat
+from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 from bytespike.protocols.anthropic_messages import requests as am_requests
-from bytespike.protocols.codecs import CODECS, Codec
+from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
@@ -59,19 +59,19 @@ CHECK_REQUEST = {
     anthropic_messages.NAME: am_requests.check_request,
     openai_chat.NAME: oc_requests.check_request,
     gemini.NAME: gm_requests.check_request,
-    "openai_responses": orp_requests.check_request,
+    openai_responses.NAME: orp_requests.check_request,
 }
 PROVIDER_OF_PROTOCOL = {
     anthropic_messages.NAME: "anthropic",
     openai_chat.NAME: "openai",
     gemini.NAME: "gemini",
-    "openai_responses": "openai",
+    openai_responses.NAME: "openai",
 }
 MAX_OUTPUT = {
     anthropic_messages.NAME: am_requests.max_output_tokens,
     openai_chat.NAME: oc_requests.max_output_tokens,
     gemini.NAME: gm_requests.max_output_tokens,
-    "openai_responses": orp_requests.max_output_tokens,
+    openai_responses.NAME: orp_requests.max_output_tokens,
 }
 
 
@@ -102,7 +102,6 @@ class Gateway:
         upstreams: UpstreamRegistry,
         client: UpstreamClient,
         same_protocol_upstream: bool = False,
-        trusted_proxies: tuple = (),
     ) -> None:
         self.resolver = resolver
         self.catalogue = catalogue
@@ -126,7 +125,9 @@ class Gateway:
             h.append((b"x-bytespike-quota-remaining-micros", str(view.remaining_micros).encode()))
             if principal.is_org_key:
                 # Spec §4.2: org-owned keys also report the org wallet (their wallet_id is the org's).
-                h.append((b"x-org-quota-remaining-credits", micros_to_usd(max(view.wallet_micros, 0)).encode()))
+                h.append(
+                    (b"x-org-quota-remaining-credits", micros_to_usd(max(view.wallet_micros, 0)).encode())
+                )
             if view.window is not None:
                 # Spec §4.2: the tightest spend window; keys without window caps omit these.
                 h.append((b"x-ratelimit-limit", micros_to_usd(view.window.limit_micros).encode()))
@@ -387,10 +388,6 @@ class Gateway:
         if call.hold is not None:
             self.meter.release(call.hold)
             call.hold = None
-
-
-def codec_for(protocol: str) -> Codec:
-    return CODECS[protocol]
 
 
 def _add_degraded(headers: Headers, call: Call) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from bytespike.errors import GatewayError
+from bytespike.protocols import openai_responses
 from bytespike.routing.catalogue import ModelEntry
 
 VENDOR_NAME = {"anthropic": "Anthropic", "openai": "OpenAI", "gemini": "Google", "deepseek": "DeepSeek"}
-MEDIA_PART_TYPES = frozenset({"image", "document", "image_url", "input_audio", "file", "input_image", "input_file"})
+MEDIA_PART_TYPES = frozenset(
+    {"image", "document", "image_url", "input_audio", "file", "input_image", "input_file"}
+)
 """Content-part ``type`` values carrying media in Anthropic, OpenAI Chat and Responses bodies."""
 
 
@@ -22,10 +25,12 @@ def _media_path(protocol: str, body: dict[str, Any]) -> str | None:
     if protocol == "gemini":
         for i, content in enumerate(body.get("contents") or ()):
             for j, part in enumerate((content or {}).get("parts") or ()):
-                if isinstance(part, dict) and ("inlineData" in part or "fileData" in part or "inline_data" in part):
+                if isinstance(part, dict) and (
+                    "inlineData" in part or "fileData" in part or "inline_data" in part
+                ):
                     return f"contents[{i}].parts[{j}]"
         return None
-    key = "input" if protocol == "openai_responses" else "messages"
+    key = "input" if protocol == openai_responses.NAME else "messages"
     items = body.get(key)
     if not isinstance(items, list):
         return None

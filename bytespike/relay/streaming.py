@@ -145,7 +145,9 @@ class RelayStream:
                     self._call, facts.usage, rule="client_disconnected", ttft_ms=self._ttft_ms
                 )
             except GatewayError as err:
-                log.warning("stream %s: could not bill after the client left: %s", self._call.inbound.request_id, err)
+                log.warning(
+                    "stream %s: could not bill after the client left: %s", self._call.inbound.request_id, err
+                )
         else:
             log.info(
                 "stream %s: client left and the upstream gave no usage; not billed",

@@ -17,9 +17,9 @@ from typing import Any
 from bytespike.canonical.degradation import Degradations, StrictModeViolation
 from bytespike.canonical.request import Request
 from bytespike.errors import GatewayError
-from bytespike.protocols import anthropic_messages, gemini, openai_chat
+from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 
-OPENAI_RESPONSES = "openai_responses"
+OPENAI_RESPONSES = openai_responses.NAME
 
 PROTOCOLS_OF_PROVIDER = {
     "anthropic": (anthropic_messages.NAME,),

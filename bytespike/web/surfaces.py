@@ -19,7 +19,7 @@ import orjson
 from bytespike.access.credentials import extract_credential
 from bytespike.access.scopes import INFERENCE, MODELS_READ
 from bytespike.errors import GatewayError, invalid_request, route_not_found
-from bytespike.protocols import anthropic_messages, gemini, openai_chat
+from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 from bytespike.relay.count_tokens import count_tokens
 from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply, StreamReply
@@ -29,7 +29,7 @@ from bytespike.web.route_registry import RouteSpec
 
 GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
 GEMINI_VERBS = {"generateContent": False, "streamGenerateContent": True, "countTokens": False}
-OPENAI_RESPONSES = "openai_responses"
+OPENAI_RESPONSES = openai_responses.NAME
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/v1/messages", INFERENCE, "Anthropic Messages"),
