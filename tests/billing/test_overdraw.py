@@ -54,7 +54,9 @@ async def fire(
 
     async def one(i: int) -> tuple[bool, Resp]:
         stream = i % 2 == 1
-        key = keys[i % len(keys)]
+        # Key by i // 4, not i: with keys[i % n] each key was tied to one process and one stream
+        # mode, so whichever process won the race spent the whole wallet with one or two keys.
+        key = keys[(i // 4) % len(keys)]
         resp = await call(
             client, cluster.url(i // 2), proto, key.secret, text=TEXT, stream=stream, max_tokens=MAX_TOKENS
         )
