@@ -137,8 +137,12 @@ async def test_first_day_in_the_console(console: ConsoleHarness, browser: Any) -
     rows = await page.inner_text("[data-testid=usage-rows]")
     assert MODEL in rows and "first-key" in rows
     assert await page.get_attribute("[data-testid=usage-rows] td[data-micros]", "data-micros") == str(cost)
-    assert await page.evaluate(
-        "() => !!Chart.getChart('chart-spend-day') && !!Chart.getChart('chart-tokens-model')"
+    # The charts are drawn by deferred scripts: wait for them rather than racing the page load
+    # (a bare evaluate once failed with "Chart is not defined" on a busy machine).
+    await page.wait_for_function(
+        "() => typeof Chart !== 'undefined'"
+        " && !!Chart.getChart('chart-spend-day') && !!Chart.getChart('chart-tokens-model')",
+        timeout=15_000,
     )
     await check_page(page, "13-usage")
     async with page.expect_download() as download_info:
