@@ -127,6 +127,9 @@ def serve(settings: Settings) -> None:
         log_level="warning",
         server_header=False,
         date_header=False,
+        # X-Forwarded-For is read by the gateway itself, and only from BYTESPIKE_TRUSTED_PROXIES
+        # (web/client_address.py); uvicorn's own middleware would believe it from 127.0.0.1.
+        proxy_headers=False,
         **workers,
     )
 
