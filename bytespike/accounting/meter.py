@@ -21,7 +21,6 @@ import contextlib
 import logging
 import math
 import time
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bytespike.access.principal import Principal
 from bytespike.accounting.refusals import refusal_error, state_unavailable
 from bytespike.errors import GatewayError
+from bytespike.ids import new_hold_id
 from bytespike.metrics import Metrics
 from bytespike.state.hot import (
     KEY,
@@ -120,6 +120,9 @@ class Meter:
         self.metrics = metrics or Metrics()
         self._wallets: dict[int, tuple[int, int]] = {}
         """Last (balance, held) seen per wallet: what headers report between round trips."""
+        self._stale_wallets: set[int] = set()
+        """Wallets moved by a ledger entry since last seen: re-read before the next request, but
+        their last values still serve the headers of requests already admitted."""
         self._keys: dict[int, KeyView] = {}
         self._caps: dict[int, tuple[int, float]] = {}
         self._polled: dict[int, float] = {}
@@ -185,11 +188,12 @@ class Meter:
             self._wallets.clear()
             self._keys.clear()
         self._wallets[view.wallet_id] = (view.balance, view.held)
+        self._stale_wallets.discard(view.wallet_id)
         for kv in view.keys:
             self._keys[kv.key_id] = kv
 
     def _cached(self, principal: Principal) -> bool:
-        if principal.wallet_id not in self._wallets:
+        if principal.wallet_id not in self._wallets or principal.wallet_id in self._stale_wallets:
             return False
         for k in principal.chain:
             kv = self._keys.get(k.key_id)
@@ -278,13 +282,13 @@ class Meter:
             for old in [i for i, at in seen.items() if at < horizon]:
                 del seen[old]
         if fresh:
-            self._wallets.pop(wallet_id, None)
+            self._stale_wallets.add(wallet_id)
 
     async def wallet_moved(self, wallet_id: int, entry_id: int, amount: int) -> None:
         """A ledger movement this process just committed: make it visible at once."""
         self._seen_ledger.setdefault(wallet_id, {})[entry_id] = time.monotonic()
         await self._state.wallet_moved(wallet_id, entry_id, amount)
-        self._wallets.pop(wallet_id, None)
+        self._stale_wallets.add(wallet_id)
 
     async def _observe(self, principal: Principal) -> None:
         caps = key_caps(principal)
@@ -337,7 +341,7 @@ class Meter:
         cap = await self._refresh_cap(principal, time.monotonic())
         caps = key_caps(principal)
         req = AdmitRequest(
-            "h" + uuid.uuid4().hex, estimate_micros, principal.wallet_id, principal.user_id, cap, caps
+            new_hold_id(), estimate_micros, principal.wallet_id, principal.user_id, cap, caps
         )
         try:
             await self._flush_dirty()

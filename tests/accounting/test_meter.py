@@ -213,6 +213,22 @@ async def test_ledger_movements_made_elsewhere_reach_the_hot_balance(env: Env) -
     assert env.meter.quota_view(env.principal).remaining_micros == 3_000  # type: ignore[union-attr]
 
 
+async def test_a_ledger_poll_never_leaves_an_admitted_request_without_header_values(env: Env) -> None:
+    """Another request's refresh that finds a new ledger entry marks the wallet for re-reading;
+    a request admitted before it must still find values for its quota headers (a 2xx without
+    X-Quota-Remaining-Credits was seen under load when the poll dropped the cached wallet)."""
+    await env.fund(1_000)
+    await env.meter.refresh(env.principal)
+    hold = await env.meter.admit(env.principal, 100)
+    await env.fund(2_000)
+    await asyncio.sleep(0.06)
+    await env.meter._poll_ledger(env.principal.wallet_id, 1e12)  # what a concurrent refresh does
+    assert env.meter.quota_view(env.principal) is not None
+    await env.meter.settle(hold, env.record(10))
+    await env.meter.refresh(env.principal)
+    assert env.meter.quota_view(env.principal).remaining_micros == 3_000 - 10  # type: ignore[union-attr]
+
+
 class _Down:
     """A hot state whose backend is unreachable, until `up` is set."""
 
