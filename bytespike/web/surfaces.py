@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,6 +18,7 @@ import orjson
 from bytespike.access.credentials import extract_credential
 from bytespike.access.scopes import INFERENCE, MODELS_READ
 from bytespike.errors import GatewayError, invalid_request, route_not_found
+from bytespike.ids import new_request_id
 from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 from bytespike.relay.count_tokens import count_tokens
 from bytespike.relay.gateway import Gateway
@@ -44,10 +44,6 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/models", MODELS_READ, "models in the key's routing group"),
 )
 """Every route served here and the scope it needs (web/route_registry.py); add a row with a route."""
-
-
-def _new_request_id() -> str:
-    return "req_" + uuid.uuid4().hex
 
 
 class InferenceSurfaces:
@@ -135,7 +131,7 @@ class InferenceSurfaces:
     ) -> None:
         started = time.perf_counter()
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        request_id = _new_request_id()
+        request_id = new_request_id()
         inbound = Inbound(
             protocol=protocol,
             endpoint=endpoint,
@@ -196,7 +192,7 @@ class InferenceSurfaces:
             body_size=0,
             credential="",
             client_ip=self._client_ip(scope, headers),
-            request_id=_new_request_id(),
+            request_id=new_request_id(),
             started=time.perf_counter(),
         )
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -211,5 +207,5 @@ class InferenceSurfaces:
 def not_found_reply(gateway: Gateway, path: str) -> Reply:
     """404 in the shape of the protocol the path belongs to."""
     protocol = gemini.NAME if path.startswith("/v1beta") else openai_chat.NAME
-    inbound = Inbound(protocol, path, None, 0, "", None, _new_request_id(), time.perf_counter())
+    inbound = Inbound(protocol, path, None, 0, "", None, new_request_id(), time.perf_counter())
     return gateway.error_reply(route_not_found(path), inbound, None)
