@@ -55,3 +55,33 @@ async def test_writer_with_sink_resolves_futures_after_commit(tmp_path) -> None:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(usage_records)) == 50
     await writer.close()
     await engine.dispose()
+
+
+async def test_a_batch_meeting_another_writer_waits_on_the_writer_thread(tmp_path) -> None:
+    """The loop's connection never waits for a lock: while the console or the CLI holds the write
+    lock, the batch goes to the writer thread, which commits it once the lock is free."""
+    import asyncio
+    import sqlite3
+
+    path = tmp_path / "l.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    user_id, wallet_id, key_id = await _user_wallet_key(engine)
+    sink = SqliteUsageSink(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert await sink.write([_usage("before", user_id, wallet_id, key_id, 1)]) == ["before"]
+        assert sink.thread_batches == 0
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        pending = asyncio.ensure_future(sink.write([_usage("during", user_id, wallet_id, key_id, 2)]))
+        await asyncio.sleep(0.3)
+        assert not pending.done() and sink.thread_batches == 1  # waiting, and the loop is free
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(pending, 10) == ["during"]
+    finally:
+        other.close()
+        sink.close()
+    async with engine.connect() as conn:
+        used = await conn.scalar(sa.select(api_keys.c.used_micros).where(api_keys.c.id == key_id))
+    await engine.dispose()
+    assert used == 3
