@@ -4,11 +4,14 @@ Entries live for ``ttl`` seconds (settings.key_cache_ttl_s, 1 s by default), whi
 long a revoked, rotated or expired key keeps working in a process that missed an invalidation;
 `invalidate` drops entries at once (called on local changes, and by the Redis pub/sub listener
 when one is configured). Unknown secrets are cached negatively for the same time, so a client
-hammering with a bad key costs one query per second, not one per request.
+hammering with a bad key costs one query per second, not one per request. An expired entry is
+reloaded once: requests arriving while that load runs wait for it instead of each querying
+(under load, hundreds arrive within one query's time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -26,6 +29,10 @@ _MAX_ENTRIES = 100_000
 _MAX_CHAIN = 16
 
 
+class _LoadAbandoned(Exception):
+    """The request loading a key was cancelled before the load finished."""
+
+
 class KeyResolver:
     """Authenticates secrets against the database through a short-lived cache."""
 
@@ -34,9 +41,14 @@ class KeyResolver:
         self._sealer = sealer
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal | None, str | None]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[float, Principal | None, str | None]]] = {}
+        """Loads in progress, shared by the requests that need the same key meanwhile."""
+        self._generation = 0
+        """Bumped by `invalidate`: a load that started before it is used once, not cached."""
 
     def invalidate(self) -> None:
         self._cache.clear()
+        self._generation += 1
 
     async def authenticate(self, secret: str, now: float | None = None) -> Principal:
         """The active principal for ``secret``; raises 401 (or 403 for a paused org)."""
@@ -45,11 +57,7 @@ class KeyResolver:
         if hit is None or now - hit[0] > self._ttl:
             if not is_well_formed(secret):
                 raise authentication_failed("invalid x-api-key")
-            principal, refusal = await self._load(secret)
-            if len(self._cache) >= _MAX_ENTRIES:
-                self._cache.clear()
-            hit = (now, principal, refusal)
-            self._cache[secret] = hit
+            hit = await self._reload(secret, now)
         principal, refusal = hit[1], hit[2]
         if principal is None:
             if refusal == "org_paused":
@@ -66,6 +74,33 @@ class KeyResolver:
         if principal.grace_until is not None and now >= principal.grace_until:
             raise authentication_failed("invalid x-api-key: the key was rotated")
         return principal
+
+    async def _reload(self, secret: str, now: float) -> tuple[float, Principal | None, str | None]:
+        while (pending := self._loading.get(secret)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except _LoadAbandoned:
+                continue  # the request that was loading it went away: load it here
+        future: asyncio.Future[tuple[float, Principal | None, str | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._loading[secret] = future
+        generation = self._generation
+        try:
+            principal, refusal = await self._load(secret)
+        except BaseException as exc:
+            future.set_exception(_LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc)
+            future.exception()  # retrieved here, so an unawaited failure is not logged as lost
+            raise
+        finally:
+            del self._loading[secret]
+        hit = (now, principal, refusal)
+        if generation == self._generation:  # not loaded across an invalidation: safe to keep
+            if len(self._cache) >= _MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[secret] = hit
+        future.set_result(hit)
+        return hit
 
     async def _load(self, secret: str) -> tuple[Principal | None, str | None]:
         digest = self._sealer.lookup_hash(secret)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -140,6 +141,46 @@ async def test_cache_serves_warm_keys_without_sql_until_ttl(engine) -> None:
     resolver.invalidate()
     with pytest.raises(GatewayError):
         await resolver.authenticate(secret)
+
+
+async def test_concurrent_requests_for_an_expired_entry_share_one_load(engine) -> None:
+    """At the cache's expiry a burst of requests must not each query the database."""
+    resolver = KeyResolver(engine, SEALER, ttl=60.0)
+    secret = await _issue(engine)
+    loads = 0
+    real_load = resolver._load
+
+    async def counting_load(s: str):  # type: ignore[no-untyped-def]
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.05)
+        return await real_load(s)
+
+    resolver._load = counting_load  # type: ignore[method-assign]
+    principals = await asyncio.gather(*(resolver.authenticate(secret) for _ in range(50)))
+    assert loads == 1 and len({p.key_id for p in principals}) == 1
+
+
+async def test_a_load_cut_short_hands_over_and_one_across_an_invalidation_is_not_kept(engine) -> None:
+    resolver = KeyResolver(engine, SEALER, ttl=60.0)
+    secret = await _issue(engine)
+    real_load = resolver._load
+    gate = asyncio.Event()
+
+    async def slow_load(s: str):  # type: ignore[no-untyped-def]
+        await gate.wait()
+        return await real_load(s)
+
+    resolver._load = slow_load  # type: ignore[method-assign]
+    first = asyncio.ensure_future(resolver.authenticate(secret))
+    second = asyncio.ensure_future(resolver.authenticate(secret))
+    await asyncio.sleep(0.01)
+    first.cancel()  # the loading request leaves: the waiting one loads by itself
+    await asyncio.sleep(0.01)
+    resolver.invalidate()  # a key change lands while that load runs
+    gate.set()
+    assert (await second).key_id > 0 and first.cancelled()
+    assert secret not in resolver._cache  # loaded before the change was announced: used once, not kept
 
 
 @pytest.mark.parametrize(
