@@ -135,6 +135,7 @@ class Gateway:
                 h.append((b"x-ratelimit-reset", str(view.window.reset_s).encode()))
         if overhead_ms is not None:
             h.append((b"x-bytespike-overhead-ms", f"{overhead_ms:.3f}".encode()))
+            self.meter.metrics.observe("bytespike_overhead_ms", overhead_ms, protocol=inbound.protocol)
         return h
 
     def error_reply(self, err: GatewayError, inbound: Inbound, principal: Principal | None) -> Reply:

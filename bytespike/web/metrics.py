@@ -1,4 +1,5 @@
-"""``GET /metrics``: the process's counters in the Prometheus text format (bytespike/metrics.py).
+"""``GET /metrics``: the process's counters and the overhead histogram in the Prometheus text
+format (bytespike/metrics.py).
 
 Unauthenticated, like most exporters: it reveals counts, never keys or amounts. Each gateway
 worker answers with its own counters; scrape every worker (or sum them) for the whole picture.
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from bytespike.web.route_registry import PUBLIC, RouteSpec
 
-ROUTES = (RouteSpec("GET", "/metrics", PUBLIC, "Prometheus counters of this process"),)
+ROUTES = (RouteSpec("GET", "/metrics", PUBLIC, "Prometheus metrics of this process"),)
 
 
 async def metrics_endpoint(request: Request) -> Response:
