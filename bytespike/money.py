@@ -7,7 +7,7 @@ than exists.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MICROS_PER_USD = 1_000_000
 _CENT = Decimal("0.01")
@@ -30,8 +30,11 @@ def usd_to_micros(value: str | int | float | Decimal, *, field: str = "amount") 
 
 
 def micros_to_usd(micros: int) -> str:
-    """2-decimal USD string, rounded down (``12345678`` → ``"12.34"``)."""
-    return str((Decimal(micros) / MICROS_PER_USD).quantize(_CENT, rounding=ROUND_DOWN))
+    """2-decimal USD string, rounded toward zero (``12345678`` → ``"12.34"``, ``-5000`` → ``"-0.00"``).
+
+    Integer arithmetic: it renders every response's quota headers."""
+    cents = abs(micros) // 10_000
+    return f"{'-' if micros < 0 else ''}{cents // 100}.{cents % 100:02d}"
 
 
 def micros_to_usd_float(micros: int) -> float:

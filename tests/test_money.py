@@ -1,6 +1,8 @@
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bytespike.money import micros_to_usd, micros_to_usd_float, usd_to_micros
 
@@ -31,3 +33,9 @@ def test_rendering_rounds_down_to_cents_for_balances() -> None:
     assert micros_to_usd(0) == "0.00"
     assert micros_to_usd(192_400_000) == "192.40"
     assert micros_to_usd_float(4_995_000) == 5.0
+
+
+@given(st.integers(-(10**15), 10**15))
+def test_header_rendering_matches_decimal_rounding_toward_zero(micros: int) -> None:
+    expected = str((Decimal(micros) / 1_000_000).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+    assert micros_to_usd(micros) == expected
