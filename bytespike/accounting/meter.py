@@ -408,12 +408,16 @@ class Meter:
                 raise state_unavailable() from None
             self.metrics.inc("bytespike_settlements_total", result="fail_open")
             self._dirty.update(_entities(hold))
-        task = asyncio.get_running_loop().create_task(self._commit(hold, record, settlement))
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        try:
+            durable = self._writer.submit(record)
+        except RuntimeError as exc:  # the writer is closed: shutting down
+            durable = asyncio.get_running_loop().create_future()
+            durable.set_exception(exc)
+        if settlement is not None and not settlement.duplicate:
+            durable.add_done_callback(lambda f: self._undo_if_unwritten(f, hold, record, settlement))
         try:
             # Shielded: a client that goes away must not cancel the bookkeeping of what it consumed.
-            await asyncio.shield(task)
+            await asyncio.shield(durable)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -428,15 +432,18 @@ class Meter:
             self._remember(settlement.view)
         self.metrics.inc("bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok")
 
-    async def _commit(self, hold: Hold, record: UsageRecord, settlement: Any) -> None:
-        try:
-            await self._writer.submit(record)
-        except Exception:
-            if settlement is not None and not settlement.duplicate:
-                # Not billed after all: take the charge back out of the hot state.
-                with contextlib.suppress(StateUnavailable):
-                    await self._state.undo_settle(hold, record.request_id, record.cost_micros, settlement.at_ms)
-            raise
+    def _undo_if_unwritten(
+        self, durable: asyncio.Future[None], hold: Hold, record: UsageRecord, settlement: Any
+    ) -> None:
+        """The usage record could not be written, so the request is not billed after all: take
+        its charge back out of the hot state (whether or not anyone still waits for it)."""
+        if durable.cancelled() or durable.exception() is None:
+            return
+        self._spawn(self._undo(hold, record, settlement))
+
+    async def _undo(self, hold: Hold, record: UsageRecord, settlement: Any) -> None:
+        with contextlib.suppress(StateUnavailable):
+            await self._state.undo_settle(hold, record.request_id, record.cost_micros, settlement.at_ms)
 
     # ------------------------------------------------------------------ lookups
     async def generation(self, principal: Principal, request_id: str) -> GenerationRecord | None:

@@ -76,6 +76,23 @@ class _HoldSet:
 
 
 @dataclass(slots=True)
+class _LeaseSet:
+    """One account's concurrency leases: hold id → deadline ms."""
+
+    deadlines: dict[str, int] = field(default_factory=dict)
+    earliest: float = float("inf")
+    """A lower bound of the deadlines, as in `_HoldSet`: admission scans only when one may have
+    expired, so it stays O(1) with a thousand streams open."""
+
+    def sweep(self, now: int) -> None:
+        if now < self.earliest:
+            return
+        for hold_id in [h for h, deadline in self.deadlines.items() if deadline <= now]:
+            del self.deadlines[hold_id]
+        self.earliest = min(self.deadlines.values(), default=float("inf"))
+
+
+@dataclass(slots=True)
 class _Value:
     value: int
     held: int = 0
@@ -92,7 +109,7 @@ class MemoryState:
         self._values: dict[Entity, _Value] = {}
         self._windows: dict[int, tuple[WindowBuckets, ...]] = {}
         self._holds: dict[Entity, _HoldSet] = {}
-        self._leases: dict[int, dict[str, int]] = {}
+        self._leases: dict[int, _LeaseSet] = {}
         self._gens: dict[Entity, int] = {}
         self._journal: dict[Entity, dict[str, JournalEntry]] = {}
         self._applied_ledger: dict[int, dict[int, int]] = {}
@@ -200,19 +217,22 @@ class MemoryState:
                         ),
                         view=view,
                     )
-        leases = self._leases.setdefault(req.account_id, {})
-        for hid in [h for h, deadline in leases.items() if deadline <= now]:
-            del leases[hid]
-        if req.concurrency_cap and len(leases) >= req.concurrency_cap:
+        leases = self._leases.get(req.account_id)
+        if leases is None:
+            leases = self._leases[req.account_id] = _LeaseSet()
+        leases.sweep(now)
+        if req.concurrency_cap and len(leases.deadlines) >= req.concurrency_cap:
             return Admission(
-                refusal=Refusal(Limit.CONCURRENCY, cap=req.concurrency_cap, in_flight=len(leases)), view=view
+                refusal=Refusal(Limit.CONCURRENCY, cap=req.concurrency_cap, in_flight=len(leases.deadlines)),
+                view=view,
             )
         hold = Hold(req.hold_id, req.amount, req.wallet_id, req.account_id, req.keys)
         deadline = now + self._ttl_ms
         for entity in [(WALLET, req.wallet_id), *((KEY, k.key_id) for k in req.keys)]:
             self._hold_set(entity).put(hold.member, req.amount, deadline)
             self._values[entity].held += req.amount
-        leases[req.hold_id] = deadline
+        leases.deadlines[req.hold_id] = deadline
+        leases.earliest = min(leases.earliest, deadline)
         return Admission(hold=hold, view=self._view(req.wallet_id, req.keys, now))
 
     def _drop_hold(self, hold: Hold) -> None:
@@ -224,7 +244,7 @@ class MemoryState:
                     v.held -= hold.amount
         leases = self._leases.get(hold.account_id)
         if leases is not None:
-            leases.pop(hold.hold_id, None)
+            leases.deadlines.pop(hold.hold_id, None)
 
     async def settle(self, hold: Hold, request_id: str, cost: int) -> Settlement:
         now = self._clock()
@@ -284,8 +304,8 @@ class MemoryState:
                 if s is not None and hold.member in s.holds:
                     s.holds[hold.member] = (hold.amount, deadline)
             leases = self._leases.get(hold.account_id)
-            if leases is not None and hold.hold_id in leases:
-                leases[hold.hold_id] = deadline
+            if leases is not None and hold.hold_id in leases.deadlines:
+                leases.deadlines[hold.hold_id] = deadline
 
     async def observe(self, wallet_id: int, keys: Sequence[KeyCaps]) -> Observation:
         missing = self._missing(wallet_id, keys)
@@ -371,7 +391,8 @@ class MemoryState:
         return EntityPeek(v is not None, v.value if v else 0, v.held if v else 0, holds)
 
     async def leases(self, account_id: int) -> tuple[tuple[str, int], ...]:
-        return tuple(self._leases.get(account_id, {}).items())
+        leases = self._leases.get(account_id)
+        return tuple(leases.deadlines.items()) if leases is not None else ()
 
     async def close(self) -> None:
         return None
