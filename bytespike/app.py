@@ -30,7 +30,7 @@ from bytespike.state.key_events import KeyEvents
 from bytespike.state.request_budget import RedisBudget
 from bytespike.storage import accounts
 from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.engine import create_engine, upgrade
+from bytespike.storage.engine import create_engine, ensure_migrated
 from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         engine = create_engine(settings.database_url)
         runtime.engine = engine
         if settings.database_url.startswith("sqlite"):
-            await upgrade(engine)
+            await ensure_migrated(engine)
         async with engine.begin() as conn:
             await accounts.sync_groups(
                 conn, {g.name: (g.description, g.public) for g in catalogue.groups.values()}

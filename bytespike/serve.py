@@ -1,9 +1,9 @@
 """``bytespike serve``: bootstrap the embedded default, then run uvicorn.
 
-On the embedded default (SQLite + in-process state) the first start creates an admin user
-(``admin@localhost``), credits its wallet with $100 of demo credit and creates a ``quickstart``
-key; every start prints the URL and that key (revealed from its encrypted copy), so a fresh
-clone is usable with one command.
+On the embedded default (SQLite + in-process state) every start prints the URL and the
+quickstart key, so a fresh clone is usable with one command; bytespike/bootstrap.py does that
+work in a short-lived child process (migrations, the demo account, revealing the key), so
+Alembic and the AES-GCM code it needs never occupy the serving process's memory.
 """
 
 from __future__ import annotations
@@ -16,57 +16,8 @@ from typing import Any
 import uvicorn
 
 from bytespike.app import create_app, is_demo
+from bytespike.bootstrap import bootstrap_in_child
 from bytespike.settings import Settings, share_with_workers, worker_settings
-
-QUICKSTART_EMAIL = "admin@localhost"
-QUICKSTART_KEY_NAME = "quickstart"
-QUICKSTART_CREDIT_MICROS = 100_000_000
-
-
-async def bootstrap_quickstart(settings: Settings) -> str:
-    """Create (once) and return the quickstart key of the embedded default."""
-    from bytespike.access.issuance import KeySpec, create_user, issue_key
-    from bytespike.access.secrets import KeySealer
-    from bytespike.routing.catalogue import load_catalogue
-    from bytespike.storage import accounts, keys, ledger
-    from bytespike.storage.engine import create_engine, upgrade
-
-    engine = create_engine(settings.database_url)
-    sealer = KeySealer(settings.secret_key)
-    catalogue = load_catalogue(settings.catalogue_extra)
-    try:
-        await upgrade(engine)
-        async with engine.begin() as conn:
-            await accounts.sync_groups(
-                conn, {g.name: (g.description, g.public) for g in catalogue.groups.values()}
-            )
-            user = await accounts.get_user_by_email(conn, QUICKSTART_EMAIL)
-        if user is None:
-            user = await create_user(engine, email=QUICKSTART_EMAIL, password=None, admin=True)
-        async with engine.begin() as conn:
-            wallet = await accounts.get_user_wallet(conn, user.id)
-            await ledger.apply_movement(
-                conn,
-                wallet_id=wallet.id,
-                kind="admin_credit",
-                amount_micros=QUICKSTART_CREDIT_MICROS,
-                idempotency_key=f"quickstart-credit-{user.id}",
-                source={"actor": "bytespike serve (embedded default)"},
-                note="demo credit for the embedded default",
-            )
-            record = await keys.find_active_key_by_name(conn, user.id, QUICKSTART_KEY_NAME)
-        if record is not None:
-            return sealer.unseal(record.secret_ciphertext)
-        issued = await issue_key(
-            engine,
-            sealer,
-            user_email=QUICKSTART_EMAIL,
-            spec=KeySpec(name=QUICKSTART_KEY_NAME, group="default"),
-            known_groups=list(catalogue.groups),
-        )
-        return issued.key
-    finally:
-        await engine.dispose()
 
 
 def _banner(settings: Settings, key: str | None) -> str:
@@ -98,7 +49,7 @@ def serve(settings: Settings) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    key = asyncio.run(bootstrap_quickstart(settings)) if settings.is_embedded else None
+    key = bootstrap_in_child(settings) if settings.is_embedded else None
     print(_banner(settings, key), flush=True)
     app: Any
     workers: dict[str, Any] = {}

@@ -191,9 +191,9 @@ WORKER_SETTINGS_ENV = "BYTESPIKE_WORKER_SETTINGS"
 """How ``serve --workers N`` hands its command-line overrides to the worker processes."""
 
 
-def share_with_workers(settings: Settings) -> None:
-    """Let worker processes (which inherit the environment) rebuild exactly these settings."""
-    os.environ[WORKER_SETTINGS_ENV] = json.dumps(
+def settings_for_child(settings: Settings) -> str:
+    """What a child process needs (in `WORKER_SETTINGS_ENV`) to rebuild exactly these settings."""
+    return json.dumps(
         {
             "config": settings.config_path,
             "host": settings.host,
@@ -202,6 +202,11 @@ def share_with_workers(settings: Settings) -> None:
             "demo": settings.demo,
         }
     )
+
+
+def share_with_workers(settings: Settings) -> None:
+    """Let worker processes (which inherit the environment) rebuild exactly these settings."""
+    os.environ[WORKER_SETTINGS_ENV] = settings_for_child(settings)
 
 
 def worker_settings() -> Settings:

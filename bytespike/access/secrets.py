@@ -13,10 +13,10 @@ import hmac
 import os
 import secrets
 import string
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_PREFIX = "sk-byts-"
 BODY_LENGTH = 43
@@ -41,9 +41,13 @@ def mask(secret: str) -> str:
 
 
 def _derive(server_secret: str, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"bytespike-keys", info=purpose).derive(
-        server_secret.encode()
-    )
+    """HKDF-SHA256 (RFC 5869) of the server secret, 32 bytes, salt ``bytespike-keys``.
+
+    Written with the stdlib's HMAC (one extract, one expand block) so that authenticating a key
+    does not load the `cryptography` package (8.5 MiB) into every worker; a test checks it
+    against cryptography's HKDF byte for byte."""
+    prk = hmac.new(b"bytespike-keys", server_secret.encode(), hashlib.sha256).digest()
+    return hmac.new(prk, purpose + b"\x01", hashlib.sha256).digest()
 
 
 class KeySealer:
@@ -51,7 +55,17 @@ class KeySealer:
 
     def __init__(self, server_secret: str) -> None:
         self._mac_key = _derive(server_secret, b"lookup-hmac")
-        self._aead = AESGCM(_derive(server_secret, b"reveal-aes-gcm"))
+        self._aead_key = _derive(server_secret, b"reveal-aes-gcm")
+        self._aead_cipher: AESGCM | None = None
+
+    @property
+    def _aead(self) -> AESGCM:
+        # Imported on first use: only creating or revealing a key needs it, never a request.
+        if self._aead_cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._aead_cipher = AESGCM(self._aead_key)
+        return self._aead_cipher
 
     def lookup_hash(self, secret: str) -> str:
         return hmac.new(self._mac_key, secret.encode(), hashlib.sha256).hexdigest()

@@ -40,6 +40,22 @@ def test_digest_is_keyed_and_the_sealed_copy_round_trips() -> None:
         KeySealer("another-secret-0123456789").unseal(blob)
 
 
+@pytest.mark.parametrize("server_secret", ["x" * 32, "bench-secret-key-0123456789abcdef", "ünïcode-secret"])
+def test_key_derivation_is_rfc5869_hkdf_byte_for_byte(server_secret: str) -> None:
+    """The stdlib derivation must equal cryptography's HKDF, or every stored digest and sealed
+    copy made before it would stop matching."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from bytespike.access.secrets import _derive
+
+    for purpose in (b"lookup-hmac", b"reveal-aes-gcm"):
+        expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"bytespike-keys", info=purpose).derive(
+            server_secret.encode()
+        )
+        assert _derive(server_secret, purpose) == expected
+
+
 def test_mask_and_shape_check() -> None:
     k = "sk-byts-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg"
     assert mask(k) == "sk-byts-AbCd…defg"

@@ -44,3 +44,21 @@ async def test_sqlite_uses_wal(tmp_path) -> None:
         assert mode == "wal"
     finally:
         await engine.dispose()
+
+
+def test_the_shipped_head_read_without_alembic_is_alembics_head() -> None:
+    from bytespike.storage.engine import shipped_heads
+
+    assert shipped_heads() == {head_revision()}
+
+
+async def test_ensure_migrated_runs_migrations_once(tmp_path) -> None:
+    from bytespike.storage.engine import ensure_migrated
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    try:
+        assert await ensure_migrated(engine) is True
+        assert await current_revision(engine) == head_revision()
+        assert await ensure_migrated(engine) is False  # already at the head: nothing imported or run
+    finally:
+        await engine.dispose()
