@@ -11,7 +11,6 @@ reloaded once: requests arriving while that load runs wait for it instead of eac
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -22,15 +21,12 @@ from bytespike.access.principal import KeyLimits, Principal
 from bytespike.access.secrets import KeySealer, is_well_formed
 from bytespike.access.subkeys import effective_allow, effective_deny, effective_models, effective_scopes
 from bytespike.errors import GatewayError, authentication_failed
+from bytespike.single_flight import SingleFlight
 from bytespike.storage.keys import find_key_by_lookup_hash, get_key
 from bytespike.storage.records import KeyRecord
 
 _MAX_ENTRIES = 100_000
 _MAX_CHAIN = 16
-
-
-class _LoadAbandoned(Exception):
-    """The request loading a key was cancelled before the load finished."""
 
 
 class KeyResolver:
@@ -41,7 +37,7 @@ class KeyResolver:
         self._sealer = sealer
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal | None, str | None]] = {}
-        self._loading: dict[str, asyncio.Future[tuple[float, Principal | None, str | None]]] = {}
+        self._loading: SingleFlight[str, tuple[float, Principal | None, str | None]] = SingleFlight()
         """Loads in progress, shared by the requests that need the same key meanwhile."""
         self._generation = 0
         """Bumped by `invalidate`: a load that started before it is used once, not cached."""
@@ -76,31 +72,18 @@ class KeyResolver:
         return principal
 
     async def _reload(self, secret: str, now: float) -> tuple[float, Principal | None, str | None]:
-        while (pending := self._loading.get(secret)) is not None:
-            try:
-                return await asyncio.shield(pending)
-            except _LoadAbandoned:
-                continue  # the request that was loading it went away: load it here
-        future: asyncio.Future[tuple[float, Principal | None, str | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._loading[secret] = future
         generation = self._generation
-        try:
+
+        async def load() -> tuple[float, Principal | None, str | None]:
             principal, refusal = await self._load(secret)
-        except BaseException as exc:
-            future.set_exception(_LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc)
-            future.exception()  # retrieved here, so an unawaited failure is not logged as lost
-            raise
-        finally:
-            del self._loading[secret]
-        hit = (now, principal, refusal)
-        if generation == self._generation:  # not loaded across an invalidation: safe to keep
-            if len(self._cache) >= _MAX_ENTRIES:
-                self._cache.clear()
-            self._cache[secret] = hit
-        future.set_result(hit)
-        return hit
+            hit = (now, principal, refusal)
+            if generation == self._generation:  # not loaded across an invalidation: safe to keep
+                if len(self._cache) >= _MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[secret] = hit
+            return hit
+
+        return await self._loading.run(secret, load)
 
     async def _load(self, secret: str) -> tuple[Principal | None, str | None]:
         digest = self._sealer.lookup_hash(secret)

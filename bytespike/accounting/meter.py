@@ -32,6 +32,7 @@ from bytespike.accounting.refusals import refusal_error, state_unavailable
 from bytespike.errors import GatewayError
 from bytespike.ids import new_hold_id
 from bytespike.metrics import Metrics
+from bytespike.single_flight import SingleFlight
 from bytespike.state.hot import (
     KEY,
     KEY_WINDOWS,
@@ -125,8 +126,8 @@ class Meter:
         their last values still serve the headers of requests already admitted."""
         self._keys: dict[int, KeyView] = {}
         self._caps: dict[int, tuple[int, float]] = {}
-        self._cap_loads: dict[int, float] = {}
-        """Accounts whose concurrency cap is being re-read (requests meanwhile use the last value)."""
+        self._cap_loads: SingleFlight[int, Any] = SingleFlight()
+        """Re-reads of accounts' concurrency caps, shared by the requests that need one meanwhile."""
         self._polled: dict[int, float] = {}
         self._seen_ledger: dict[int, dict[int, float]] = {}
         self._live: dict[str, tuple[Hold, float]] = {}
@@ -260,14 +261,9 @@ class Meter:
         hit = self._caps.get(principal.user_id)
         if hit is not None and now - hit[1] <= self.config.cache_ttl_s:
             return hit[0]
-        pending = self._cap_loads.get(principal.user_id)
-        if pending is not None and hit is not None:
-            return hit[0]  # being re-read by another request: the last value stands meanwhile
-        self._cap_loads[principal.user_id] = now
-        try:
-            row = await account_concurrency(self._engine, principal.user_id)
-        finally:
-            self._cap_loads.pop(principal.user_id, None)
+        row = await self._cap_loads.run(
+            principal.user_id, lambda: account_concurrency(self._engine, principal.user_id)
+        )
         tier, explicit = row if row is not None else (principal.tier, None)
         cap = explicit if explicit is not None else TIER_CONCURRENCY.get(tier, TIER_CONCURRENCY["free"])
         if len(self._caps) > _MAX_CACHED:
