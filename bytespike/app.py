@@ -29,8 +29,9 @@ from bytespike.state.backends import create_hot_state
 from bytespike.state.key_events import KeyEvents
 from bytespike.state.request_budget import RedisBudget
 from bytespike.storage import accounts
-from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.engine import create_engine, ensure_migrated
+from bytespike.storage.batch_writer import UsageSink, UsageWriter
+from bytespike.storage.engine import async_url, create_engine, ensure_migrated
+from bytespike.storage.postgres_sink import PostgresUsageSink
 from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
@@ -46,10 +47,14 @@ log = logging.getLogger("bytespike")
 DEMO_VENDOR_KEY = "sk-simulator"
 
 
-def usage_sink(settings: Settings) -> SqliteUsageSink | None:
-    """The embedded SQLite file gets the one-hop writer (storage/sqlite_sink.py)."""
+def usage_sink(settings: Settings) -> UsageSink | None:
+    """Each database's own batch writer (storage/sqlite_sink.py, storage/postgres_sink.py)."""
     path = settings.sqlite_path
-    return SqliteUsageSink(path) if path is not None else None
+    if path is not None:
+        return SqliteUsageSink(path)
+    if settings.database_url.startswith("postgresql"):
+        return PostgresUsageSink(async_url(settings.database_url))
+    return None
 
 
 def is_demo(settings: Settings) -> bool:

@@ -22,11 +22,12 @@ log = logging.getLogger("bytespike.storage")
 
 
 class UsageSink(Protocol):
-    """Writes a batch in one transaction; returns the request ids newly written."""
+    """Writes a batch atomically; returns the request ids newly written (storage/sqlite_sink.py,
+    storage/postgres_sink.py)."""
 
     async def write(self, records: Sequence[UsageRecord]) -> list[str]: ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class UsageWriter:
@@ -43,7 +44,8 @@ class UsageWriter:
     ) -> None:
         self._engine = engine
         self._sink = sink
-        """When set (the embedded SQLite file), batches go through it instead of SQLAlchemy."""
+        """When set (the backend's one-round-trip writer), batches go through it instead of the
+        generic SQLAlchemy path."""
         self._max_batch = max_batch
         self._retries = retries
         self._on_committed = on_committed
@@ -78,7 +80,7 @@ class UsageWriter:
             await self._task
             self._task = None
         if self._sink is not None:
-            self._sink.close()
+            await self._sink.aclose()
 
     async def _run(self) -> None:
         while True:

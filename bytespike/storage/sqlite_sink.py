@@ -188,6 +188,9 @@ class SqliteUsageSink:
             fut.add_done_callback(_log_checkpoint_failure)
             self._checkpoint = fut
 
+    async def aclose(self) -> None:
+        self.close()
+
     def close(self) -> None:
         def _close() -> None:
             if self._thread_conn is not None:
