@@ -24,13 +24,16 @@ class UpstreamStreamError(Exception):
 class UpstreamResponse:
     """Status, headers and body of a vendor response; always `release()`d by its reader."""
 
-    __slots__ = ("_resp", "headers", "status")
+    __slots__ = ("_resp", "status")
 
     def __init__(self, resp: Response) -> None:
         self._resp = resp
         self.status = resp.status
-        self.headers = resp.headers
-        """Lower-case header names."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case header names (decoded on first use)."""
+        return self._resp.headers
 
     async def read(self) -> bytes:
         try:
