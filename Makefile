@@ -50,5 +50,9 @@ clean:
 ## and regenerates docs/performance.md. `make bench BENCH_ARGS=--quick` for a short indicative run.
 BENCH_ARGS ?=
 .PHONY: bench
-bench: install
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

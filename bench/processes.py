@@ -186,7 +186,7 @@ class Workspace:
 def _start(
     ws: Workspace,
     name: str,
-    module_args: list[str],
+    python_args: list[str],
     *,
     core: int,
     port: int,
@@ -197,7 +197,7 @@ def _start(
     log_path = ws.dir / f"{name}.log"
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        ["taskset", "-c", str(core), sys.executable, "-m", *module_args],
+        ["taskset", "-c", str(core), sys.executable, *python_args],
         env=_clean_env(ws.code, env),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -232,7 +232,7 @@ def start_simulator(ws: Workspace, *, core: int, name: str = "simulator", **paci
     exposes the pacing flags; request recording is off so the baseline does the least work.
     """
     port = free_port()
-    args = ["bytespike.simulator", "--port", str(port), "--api-key", SIM_VENDOR_KEY, "--record", "0"]
+    args = ["-m", "bytespike.simulator", "--port", str(port), "--api-key", SIM_VENDOR_KEY, "--record", "0"]
     for flag, value in pacing.items():
         args += [f"--{flag.replace('_', '-')}", str(value)]
     return _start(ws, name, args, core=core, port=port, env={}, ready_path="/")
@@ -259,24 +259,43 @@ def start_gateway(
     ws: Workspace,
     simulator_url: str,
     *,
-    core: int,
+    core: int | str,
     name: str = "gateway",
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Server:
-    """``bytespike serve`` (one worker, embedded SQLite + in-process state) on ``core``."""
+    """``bytespike serve`` on ``core`` (a core, or a taskset list such as ``"0,1"``): one worker on
+    the embedded default (SQLite + in-process state) unless ``extra_env`` says otherwise."""
     port = free_port()
     return _start(
         ws,
         name,
-        ["bytespike", "serve", "--port", str(port)],
-        core=core,
+        ["-m", "bytespike", "serve", "--port", str(port), "--workers", str(workers)],
+        core=core,  # type: ignore[arg-type]
         port=port,
         env={**gateway_env(ws, simulator_url), **(extra_env or {})},
+        ready_path="/healthz",
+        timeout=60,
+    )
+
+
+def start_bare_relay(ws: Workspace, simulator_url: str, *, core: int) -> Server:
+    """bench/bare_relay.py: the gateway's server stack and upstream client without its features."""
+    port = free_port()
+    script = str(Path(__file__).with_name("bare_relay.py"))
+    return _start(
+        ws,
+        "bare-relay",
+        [script, "--port", str(port), "--upstream", simulator_url, "--vendor-key", SIM_VENDOR_KEY],
+        core=core,
+        port=port,
+        env={},
         ready_path="/healthz",
     )
 
 
-def _cli(ws: Workspace, env: dict[str, str], *args: str) -> dict:
+def cli(ws: Workspace, env: dict[str, str], *args: str) -> dict:
+    """``bytespike ARGS --json`` with ``env``; the parsed JSON it printed."""
     done = subprocess.run(
         [sys.executable, "-m", "bytespike", *args, "--json"],
         env=_clean_env(ws.code, env),
@@ -293,22 +312,38 @@ def _cli(ws: Workspace, env: dict[str, str], *args: str) -> dict:
 def _raise_concurrency_cap(env: dict[str, str]) -> None:
     """An Enterprise account with a cap far above any scenario's concurrency: the load runs
     through the concurrency lease (features on) without hitting the Free tier's cap of 5."""
-    import sqlite3
+    sql = "UPDATE users SET tier = 'enterprise', concurrency_limit = 100000 WHERE email = "
+    url = env["BYTESPIKE_DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        import sqlite3
 
-    db = env["BYTESPIKE_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "UPDATE users SET tier = 'enterprise', concurrency_limit = 100000 WHERE email = ?", (BENCH_EMAIL,)
-        )
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(sql + "?", (BENCH_EMAIL,))
+        return
+    import asyncio
+
+    import asyncpg
+
+    async def update() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql + "$1", BENCH_EMAIL)
+        finally:
+            await conn.close()
+
+    asyncio.run(update())
 
 
-def create_funded_key(ws: Workspace, simulator_url: str) -> str:
-    """A user with $1,000,000 of credit and a key in the default group, made with the public CLI."""
-    env = gateway_env(ws, simulator_url)
-    _cli(ws, env, "users", "create", "--email", BENCH_EMAIL)
+def create_funded_key(ws: Workspace, simulator_url: str, extra_env: dict[str, str] | None = None) -> str:
+    """A user with $1,000,000 of credit and a key in the default group, made with the public CLI
+    (on the embedded database unless ``extra_env`` names another)."""
+    env = {**gateway_env(ws, simulator_url), **(extra_env or {})}
+    if not env["BYTESPIKE_DATABASE_URL"].startswith("sqlite:///"):
+        cli(ws, env, "db", "upgrade")
+    cli(ws, env, "users", "create", "--email", BENCH_EMAIL)
     _raise_concurrency_cap(env)
-    _cli(ws, env, "credits", "grant", "--email", BENCH_EMAIL, "--usd", "1000000")
-    return _cli(ws, env, "keys", "create", "--email", BENCH_EMAIL, "--name", "bench")["key"]
+    cli(ws, env, "credits", "grant", "--email", BENCH_EMAIL, "--usd", "1000000")
+    return cli(ws, env, "keys", "create", "--email", BENCH_EMAIL, "--name", "bench")["key"]
 
 
 def log_issues(log_path: Path, limit: int = 20) -> dict[str, object]:

@@ -21,15 +21,29 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import chunk_cost
+import deployments
 import machine
 import processes
 import pyspy
 import report
 import scenarios
+import soak
 from wrk import WrkRequest
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("latency", "throughput", "streaming", "cross_protocol", "memory")
+SCENARIOS = (
+    "latency",
+    "throughput",
+    "streaming",
+    "cross_protocol",
+    "chunk_cost",
+    "features",
+    "postgres_redis",
+    "workers",
+    "memory",
+    "soak",
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -170,6 +184,10 @@ def main(argv: list[str]) -> int:
             ("throughput", "throughput", lambda: scenarios.throughput(bench, _log)),
             ("streaming", "streaming", lambda: scenarios.streaming(bench, _log)),
             ("cross_protocol", "cross_protocol", lambda: scenarios.cross_protocol(bench, _log)),
+            ("chunk_cost", "chunk_cost", lambda: chunk_cost.chunk_cost(bench, _log)),
+            ("features", "features", lambda: deployments.features(bench, _log)),
+            ("postgres_redis", "postgres_redis", lambda: deployments.postgres_redis(bench, _log)),
+            ("workers", "workers", lambda: deployments.workers(bench, _log)),
         ]
         for option, key_name, step in steps:
             if option in wanted:
@@ -222,6 +240,12 @@ def main(argv: list[str]) -> int:
                 log_path = workdir / f"gateway-memory-{r}.log"
                 if log_path.exists():
                     results["logs"][log_path.stem] = processes.log_issues(log_path)
+        if "soak" in wanted:
+            results["background_load_cores"]["soak"] = load = machine.busy_cores(0.5)
+            _log(f"bench: soak … (other load on the machine: {load:.2f} cores)")
+            sweep = results["scenarios"].get("throughput")
+            capacity = sweep["gateway"]["max_rps"] if sweep else None
+            results["scenarios"]["soak"] = soak.soak(bench, _log, capacity)
         results["logs"]["simulator"] = processes.log_issues(simulator.log_path)
     finally:
         for server in (gateway, simulator):
@@ -246,7 +270,8 @@ def main(argv: list[str]) -> int:
 
 def _print_summary(results: dict) -> None:
     for t in report.targets(results):
-        _log(f"target: {t['target']}: {t['measured']} → {'met' if t['met'] else 'NOT MET'}")
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+        _log(f"target (issue {t['issue']}): {t['target']}: {t['measured']} → {verdict}")
     if results.get("litellm", {}).get("failed"):
         _log(f"litellm: not measured: {results['litellm']['failed']}")
     ratios = report.litellm_ratios(results)
