@@ -22,6 +22,7 @@ from bytespike.access.authenticator import KeyResolver
 from bytespike.access.secrets import KeySealer
 from bytespike.accounting.meter import Meter, MeterConfig
 from bytespike.metrics import Metrics
+from bytespike.relay.chaining import ResponseChains
 from bytespike.relay.gateway import Gateway
 from bytespike.routing.catalogue import Catalogue, load_catalogue
 from bytespike.settings import Settings
@@ -31,6 +32,7 @@ from bytespike.state.request_budget import RedisBudget
 from bytespike.storage import accounts
 from bytespike.storage.batch_writer import UsageWriter
 from bytespike.storage.engine import create_engine, upgrade
+from bytespike.storage.response_store import ResponseStore
 from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.registry import UpstreamRegistry
@@ -147,6 +149,8 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         writer.start()
         await meter.start()
         runtime.writer = writer
+        responses = ResponseStore(engine)
+        responses.start()
         client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout_s, read_timeout=settings.upstream_read_timeout_s
         )
@@ -169,6 +173,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             upstreams=UpstreamRegistry(targets),
             client=client,
             same_protocol_upstream=runtime.demo,
+            chains=ResponseChains(responses, retention_s=settings.response_retention_s),
         )
         runtime.gateway = gateway
         holder["surfaces"].gateway = gateway
@@ -190,6 +195,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             await events.close()
             await management.budget.close()
             await writer.close()
+            await responses.close()
             await meter.close()
             await client.close()
             if simulator is not None:

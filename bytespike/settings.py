@@ -112,6 +112,9 @@ class Settings:
     catalogue_extra: Mapping[str, Any] = field(default_factory=dict)
     """``[[models]]`` and ``[groups]`` tables from the config file, merged over the built-in catalogue."""
     log_level: str = "info"
+    response_retention_s: float = 30 * 86400.0
+    """How long a ``POST /v1/responses`` conversation is kept for ``previous_response_id`` after
+    its last turn (``BYTESPIKE_RESPONSE_RETENTION_DAYS``, default 30 like OpenAI's); 0 stores none."""
     console: ConsoleSettings = field(default_factory=lambda: ConsoleSettings())
     """Web console: mail, invite-only sign-up, public URL, Stripe and Google sign-in."""
 
@@ -158,6 +161,17 @@ def _float(name: str, raw: Any) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _days(name: str, raw: Any) -> float:
+    """A non-negative number of days, in seconds."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{name} must be a number of days, got {raw!r}") from exc
+    if not value >= 0:
+        raise SettingsError(f"{name} must not be negative, got {raw!r}")
+    return value * 86400.0
 
 
 def _normalize_database_url(url: str) -> str:
@@ -313,6 +327,10 @@ def load_settings(
         ),
         catalogue_extra={k: file_cfg[k] for k in ("models", "groups") if k in file_cfg},
         log_level=str(pick("BYTESPIKE_LOG_LEVEL", server.get("log_level"), "info")),
+        response_retention_s=_days(
+            "BYTESPIKE_RESPONSE_RETENTION_DAYS",
+            pick("BYTESPIKE_RESPONSE_RETENTION_DAYS", server.get("response_retention_days"), 30),
+        ),
         console=_console_settings(pick, file_cfg.get("console", {})),
     )
 

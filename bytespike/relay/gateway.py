@@ -8,6 +8,7 @@ only after the usage record is committed (DESIGN.md §3).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,13 +31,13 @@ from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
+from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
 from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
 from bytespike.relay.translation import (
     Translation,
     decode_caller_request,
     encode_upstream_body,
-    refuse_response_chaining,
     stream_frames,
     translate_response,
     upstream_protocol_for,
@@ -90,6 +91,10 @@ class Call:
     upstream_ms: float = 0.0
     translation: Translation | None = None
     """Set when caller and upstream speak different protocols."""
+    body: Any = None
+    """The body to relay: the caller's, or with a stored conversation in front (chaining)."""
+    chain: Chain | None = None
+    """Set for Responses callers: the stored history used and whether to store this exchange."""
 
 
 class Gateway:
@@ -102,6 +107,7 @@ class Gateway:
         upstreams: UpstreamRegistry,
         client: UpstreamClient,
         same_protocol_upstream: bool = False,
+        chains: ResponseChains | None = None,
     ) -> None:
         self.resolver = resolver
         self.catalogue = catalogue
@@ -110,6 +116,8 @@ class Gateway:
         self.client = client
         self.same_protocol_upstream = same_protocol_upstream
         """Demo mode: the simulator speaks every protocol, so a model is called in the caller's."""
+        self.chains = chains if chains is not None else ResponseChains(None, retention_s=0)
+        """``previous_response_id`` chaining; without a store every id is unknown."""
 
     # ------------------------------------------------------------------ headers
     def headers(
@@ -183,7 +191,6 @@ class Gateway:
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
         check_input_modalities(inbound.protocol, body, model)
-        refuse_response_chaining(inbound.protocol, body)
         return model
 
     def upstream_protocol(self, inbound: Inbound, model: ModelEntry) -> str:
@@ -203,16 +210,32 @@ class Gateway:
         model = self.authorize(inbound, principal)
         body = inbound.body
         upstream_protocol = self.upstream_protocol(inbound, model)
+        chain = None
+        prompt_bytes = inbound.body_size
+        if inbound.protocol == openai_responses.NAME:
+            chain = await self.chains.open(principal, body, upstream_protocol)
+            body = chain.body
+            prompt_bytes += chain.history_bytes
         translation = None
         if upstream_protocol != inbound.protocol:
             translation = decode_caller_request(
-                inbound.protocol, upstream_protocol, body, strict=inbound.strict
+                inbound.protocol, upstream_protocol, body, strict=inbound.strict, echo=inbound.body
             )
         target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
-        estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
+        estimate = estimate_micros(prompt_bytes // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate)
-        return Call(inbound, principal, model, target, upstream_protocol, hold, translation=translation)
+        return Call(
+            inbound,
+            principal,
+            model,
+            target,
+            upstream_protocol,
+            hold,
+            translation=translation,
+            body=body,
+            chain=chain,
+        )
 
     # ------------------------------------------------------------------ upstream request
     def _upstream_request(self, call: Call) -> tuple[str, list, bytes]:
@@ -225,7 +248,7 @@ class Gateway:
                 stream=inbound.stream,
             )
         else:
-            body = dict(inbound.body)
+            body = dict(call.body)
         if call.translation is not None and call.upstream_protocol == anthropic_messages.NAME:
             url, headers = anthropic_request(
                 target,
@@ -289,6 +312,7 @@ class Gateway:
             )
             usage = response.usage
             out = orjson.dumps(translated)
+            obj = translated
         else:
             usage = codec.decode_usage(codec.usage_of_response(obj))
             if "model" in obj:
@@ -296,6 +320,8 @@ class Gateway:
             if obj.get("modelVersion") == call.model.upstream_model:
                 obj["modelVersion"] = call.model.slug
             out = orjson.dumps(obj)
+        if call.chain is not None:
+            call.chain.recorder.observe_body(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
@@ -347,6 +373,8 @@ class Gateway:
                 slug=call.model.slug,
                 forward_usage=call.forward_usage,
             )
+        if call.chain is not None and call.chain.store:
+            frames = RecordingFrames(frames, call.chain.recorder)
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
@@ -381,7 +409,17 @@ class Gateway:
         )
         hold, call.hold = call.hold, None
         assert hold is not None, "settle called twice"
-        await self.meter.settle(hold, record)
+        if call.chain is not None and rule == "completed":
+            # The stored exchange is durable by the time the caller has the whole answer, and
+            # its commit runs beside the usage record's instead of after it.
+            await asyncio.gather(
+                self.meter.settle(hold, record),
+                self.chains.save(
+                    call.chain, p, model=call.model.slug, upstream_protocol=call.upstream_protocol
+                ),
+            )
+        else:
+            await self.meter.settle(hold, record)
         return cost
 
     def release(self, call: Call) -> None:

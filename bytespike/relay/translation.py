@@ -30,23 +30,6 @@ PROTOCOLS_OF_PROVIDER = {
 """Wire protocols each vendor serves; a caller speaking one of them keeps the fast path."""
 
 
-def refuse_response_chaining(protocol: str, body: dict[str, Any]) -> None:
-    """``previous_response_id`` is refused on every route (docs/translation.md).
-
-    On the fast path the id would be resolved by the vendor account the gateway shares among all
-    its keys, so one key could continue another key's conversation; translated routes have no
-    vendor store at all. Callers resend the conversation in ``input`` (as Codex does with
-    ``store: false``)."""
-    if protocol == OPENAI_RESPONSES and body.get("previous_response_id"):
-        raise GatewayError(
-            400,
-            "invalid_param",
-            "previous_response_id: response chaining is not offered by this gateway; send the "
-            "conversation in input (and store: false)",
-            "previous_response_id",
-        )
-
-
 def upstream_protocol_for(caller: str, provider: str, default: str) -> str:
     """The caller's own protocol when the vendor speaks it for this model, else the model's."""
     if default == anthropic_messages.NAME:
@@ -90,7 +73,11 @@ def _strict_error(exc: StrictModeViolation) -> GatewayError:
     return GatewayError(400, "invalid_param", str(exc), exc.field)
 
 
-def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, strict: bool) -> Translation:
+def decode_caller_request(
+    caller: str, upstream: str, body: dict[str, Any], *, strict: bool, echo: dict[str, Any] | None = None
+) -> Translation:
+    """``body`` as the canonical request for ``upstream``; ``echo`` is the body a Responses
+    caller sent (before chaining put history in front), which its response objects repeat."""
     request = codec(caller).requests.decode_request(body)
     deg = Degradations(strict=strict)
     options: dict[str, Any] = {}
@@ -99,13 +86,12 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
         options["include_usage"] = isinstance(so, dict) and bool(so.get("include_usage"))
     elif caller == OPENAI_RESPONSES:
         if (request.extras.get(OPENAI_RESPONSES) or {}).get("previous_response_id"):
-            # Chaining is served by OpenAI's own response store; for other vendors the caller
-            # sends the conversation itself (docs/translation.md).
+            # The relay resolves chaining before translating (relay/chaining.py) and removes the
+            # id; one that reaches this point would be dropped silently by every encoder.
             raise GatewayError(
                 400,
                 "invalid_param",
-                f"previous_response_id: chaining is supported on OpenAI models only; resend the "
-                f"conversation in input to reach {upstream}",
+                "previous_response_id: the stored conversation was not resolved before translation",
                 "previous_response_id",
             )
         # Hosted tools and item references exist only on OpenAI: refuse or report them here,
@@ -114,7 +100,7 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
             codec(caller).requests.require_translatable(request, deg)
         except StrictModeViolation as exc:
             raise _strict_error(exc) from exc
-        options["request"] = body
+        options["request"] = echo if echo is not None else body
     return Translation(caller, upstream, request, deg, options)
 
 
