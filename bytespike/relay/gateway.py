@@ -34,6 +34,7 @@ from bytespike.protocols.openai_responses import requests as orp_requests
 from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
 from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
+from bytespike.relay.stream_modes import bridge_stream_modes, set_stream_mode
 from bytespike.relay.translation import (
     Translation,
     decode_caller_request,
@@ -46,7 +47,7 @@ from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_b
 from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
-from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.client import UpstreamClient, UpstreamResponse
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import (
     Target,
@@ -95,6 +96,9 @@ class Call:
     """The body to relay: the caller's, or with a stored conversation in front (chaining)."""
     chain: Chain | None = None
     """Set for Responses callers: the stored history used and whether to store this exchange."""
+    upstream_stream: bool = False
+    """Whether the upstream is called streaming: the caller's mode unless the model's vendor
+    serves only the other (catalogue ``upstream_stream``, relay/stream_modes.py)."""
 
 
 class Gateway:
@@ -163,6 +167,8 @@ class Gateway:
             if inbound.body_error is not None:
                 raise inbound.body_error
             call = await self._admit(inbound, principal)
+            if call.upstream_stream != inbound.stream:
+                return await bridge_stream_modes(self, call)
             if inbound.stream:
                 return await self._start_stream(call)
             return await self._complete(call)
@@ -235,6 +241,7 @@ class Gateway:
             translation=translation,
             body=body,
             chain=chain,
+            upstream_stream=model.streams_upstream(inbound.stream),
         )
 
     # ------------------------------------------------------------------ upstream request
@@ -245,10 +252,12 @@ class Gateway:
                 call.translation,
                 upstream_model=model.upstream_model,
                 provider=model.provider,
-                stream=inbound.stream,
+                stream=call.upstream_stream,
             )
         else:
             body = dict(call.body)
+            if call.upstream_stream != inbound.stream:
+                set_stream_mode(body, call.upstream_protocol, stream=call.upstream_stream)
         if call.translation is not None and call.upstream_protocol == anthropic_messages.NAME:
             url, headers = anthropic_request(
                 target,
@@ -268,7 +277,7 @@ class Gateway:
             )
         elif call.upstream_protocol == openai_chat.NAME:
             body["model"] = model.upstream_model
-            if inbound.stream:
+            if call.upstream_stream:
                 # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
                 call.forward_usage = oc_requests.wants_usage(body)
                 options = dict(body.get("stream_options") or {})
@@ -277,7 +286,7 @@ class Gateway:
             url, headers = openai_chat_request(target)
         elif call.upstream_protocol == gemini.NAME:
             body.pop("model", None)
-            url, headers = gemini_request(target, model.upstream_model, stream=inbound.stream)
+            url, headers = gemini_request(target, model.upstream_model, stream=call.upstream_stream)
         else:
             body["model"] = model.upstream_model
             url, headers = openai_responses_request(target)
@@ -289,7 +298,9 @@ class Gateway:
         return await self.client.post(url, headers, payload)
 
     # ------------------------------------------------------------------ non-streaming
-    async def _complete(self, call: Call) -> Reply:
+    async def read_whole(self, call: Call) -> dict[str, Any]:
+        """Call the upstream without streaming and read its answer: a JSON object, or the
+        caller-facing error."""
         codec = CODECS[call.upstream_protocol]
         resp = await self._send(call)
         raw = await resp.read()
@@ -306,6 +317,11 @@ class Gateway:
             )
         if codec.is_error_body(obj):
             raise rewrite_error_body(codec, obj)
+        return obj
+
+    async def _complete(self, call: Call) -> Reply:
+        obj = await self.read_whole(call)
+        codec = CODECS[call.upstream_protocol]
         if call.translation is not None:
             response, translated = translate_response(
                 call.translation, obj, slug=call.model.slug, request_id=call.inbound.request_id
@@ -323,17 +339,27 @@ class Gateway:
         if call.chain is not None:
             call.chain.recorder.observe_body(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
+        return Reply(200, out, self.reply_headers(call, stream=False))
+
+    def reply_headers(self, call: Call, *, stream: bool) -> Headers:
+        """Headers of a successful answer, whole or streamed."""
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
-        headers.append((b"content-type", b"application/json"))
         _add_degraded(headers, call)
-        return Reply(200, out, headers)
+        if not stream:
+            headers.append((b"content-type", b"application/json"))
+            return headers
+        headers += [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        return headers
 
     # ------------------------------------------------------------------ streaming
-    async def _start_stream(self, call: Call) -> Reply | StreamReply:
-        from bytespike.relay.frames import PassthroughFrames
-        from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
-
+    async def open_stream(self, call: Call) -> UpstreamResponse:
+        """Call the upstream streaming; an answer that is not an event stream is the
+        caller-facing error."""
         codec = CODECS[call.upstream_protocol]
         resp = await self._send(call)
         content_type = resp.headers.get("content-type", "")
@@ -355,14 +381,14 @@ class Gateway:
                 f"the upstream answered a streaming request with {content_type or 'no content type'}",
             )
         call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
-        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
-        headers = self.headers(call.principal, call.inbound, overhead)
-        _add_degraded(headers, call)
-        headers += [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-        ]
+        return resp
+
+    async def _start_stream(self, call: Call) -> Reply | StreamReply:
+        from bytespike.relay.frames import PassthroughFrames
+        from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
+
+        resp = await self.open_stream(call)
+        headers = self.reply_headers(call, stream=True)
         frames: Any
         if call.translation is not None:
             frames = stream_frames(call.translation, slug=call.model.slug, request_id=call.inbound.request_id)

@@ -137,6 +137,10 @@ class SimulatorApp:
             return
         if pacing.latency_ms:
             await asyncio.sleep(pacing.latency_ms / 1000)
+        if directives.mode is not None and directives.mode != ("stream" if turn.stream else "whole"):
+            served = "only streams" if directives.mode == "stream" else "cannot stream"
+            await send_answer(send, vendor.error(400, f"This model {served}"))
+            return
         if directives.error is not None:
             await send_answer(
                 send, vendor.error(directives.error, f"Simulated HTTP {directives.error} error")

@@ -159,6 +159,20 @@ async def test_midstream_error_on_a_non_streamed_request_is_a_500() -> None:
     assert result.json()["error"]["type"] == "server_error"  # type: ignore[index]
 
 
+async def test_mode_directive_serves_only_one_call_mode() -> None:
+    """``mode=whole`` is a model that cannot stream, ``mode=stream`` one that only streams."""
+    app = create_simulator_app(SimulatorConfig())
+    whole_only = chat("[[sim:mode=whole]]")
+    assert (await call_app(app, "POST", "/v1/chat/completions", whole_only, OPENAI_AUTH)).status == 200
+    refused = await call_app(app, "POST", "/v1/chat/completions", whole_only | {"stream": True}, OPENAI_AUTH)
+    assert refused.status == 400 and "cannot stream" in refused.json()["error"]["message"]  # type: ignore[index]
+    stream_only = anthropic_body("[[sim:mode=stream]]")
+    refused = await call_app(app, "POST", "/v1/messages", stream_only, ANTHROPIC_AUTH)
+    assert refused.status == 400 and "only streams" in refused.json()["error"]["message"]  # type: ignore[index]
+    served = await call_app(app, "POST", "/v1/messages", stream_only | {"stream": True}, ANTHROPIC_AUTH)
+    assert served.status == 200
+
+
 async def test_each_sse_frame_is_its_own_send_and_chunks_header_sets_the_text_deltas() -> None:
     app = create_simulator_app(SimulatorConfig())
     headers = {**OPENAI_AUTH, "x-sim-chunks": "5"}
