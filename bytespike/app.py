@@ -8,6 +8,7 @@ simulator; on shutdown it drains the usage writer so no billed request is lost.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from bytespike.storage.engine import create_engine, upgrade
 from bytespike.storage.response_store import ResponseStore
 from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.media_fetch import MediaFetcher, MediaPolicy
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import Target
 from bytespike.web.console import ConsoleServices, console_routes
@@ -166,6 +168,13 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             targets = demo_targets(runtime.simulator_url)
         else:
             targets = vendor_targets(settings)
+        media = MediaFetcher(
+            MediaPolicy(
+                max_bytes=settings.media_fetch_max_bytes,
+                timeout_s=settings.media_fetch_timeout_s,
+                allow_networks=tuple(ipaddress.ip_network(n) for n in settings.media_fetch_allow_networks),
+            )
+        )
         gateway = Gateway(
             resolver=KeyResolver(engine, KeySealer(settings.secret_key), ttl=settings.key_cache_ttl_s),
             catalogue=catalogue,
@@ -174,6 +183,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             client=client,
             same_protocol_upstream=runtime.demo,
             chains=ResponseChains(responses, retention_s=settings.response_retention_s),
+            media=media,
         )
         runtime.gateway = gateway
         holder["surfaces"].gateway = gateway
@@ -198,6 +208,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             await responses.close()
             await meter.close()
             await client.close()
+            await media.close()
             if simulator is not None:
                 server, task, _ = simulator
                 server.should_exit = True

@@ -32,6 +32,7 @@ from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
 from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
+from bytespike.relay.media import inline_remote_media
 from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
 from bytespike.relay.stream_modes import bridge_stream_modes, set_stream_mode
@@ -48,6 +49,7 @@ from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
 from bytespike.upstreams.client import UpstreamClient, UpstreamResponse
+from bytespike.upstreams.media_fetch import MediaFetcher
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import (
     Target,
@@ -112,6 +114,7 @@ class Gateway:
         client: UpstreamClient,
         same_protocol_upstream: bool = False,
         chains: ResponseChains | None = None,
+        media: MediaFetcher | None = None,
     ) -> None:
         self.resolver = resolver
         self.catalogue = catalogue
@@ -122,6 +125,8 @@ class Gateway:
         """Demo mode: the simulator speaks every protocol, so a model is called in the caller's."""
         self.chains = chains if chains is not None else ResponseChains(None, retention_s=0)
         """``previous_response_id`` chaining; without a store every id is unknown."""
+        self.media = media
+        """Fetches media URLs for upstreams that take only inline data (Gemini); None: never."""
 
     # ------------------------------------------------------------------ headers
     def headers(
@@ -167,6 +172,7 @@ class Gateway:
             if inbound.body_error is not None:
                 raise inbound.body_error
             call = await self._admit(inbound, principal)
+            await inline_remote_media(self.media, call)
             if call.upstream_stream != inbound.stream:
                 return await bridge_stream_modes(self, call)
             if inbound.stream:

@@ -52,7 +52,10 @@ async def relay_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     harness = GatewayHarness(
         tmp_path_factory.mktemp("relay-gateway"),
         config=_models_toml(),
-        extra_env={"BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS": "127.0.0.1/32"},
+        extra_env={
+            "BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS": "127.0.0.1/32",
+            "BYTESPIKE_MEDIA_FETCH_MAX_BYTES": str(1 << 20),
+        },
     )
     await harness.start()
     try:

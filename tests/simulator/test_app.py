@@ -267,3 +267,18 @@ async def test_lifespan_is_acknowledged() -> None:
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
+
+
+async def test_media_files_for_fetch_tests() -> None:
+    """``GET /_sim/media/<name>`` serves a deterministic file of the asked type and size."""
+    from bytespike.simulator.media import PNG_1X1
+
+    app = create_simulator_app(SimulatorConfig())
+    png = await call_app(app, "GET", "/_sim/media/cat.png")
+    assert png.status == 200 and png.body == PNG_1X1
+    assert png.headers[b"content-type"] == b"image/png"
+    big = await call_app(app, "GET", "/_sim/media/big.pdf", query=b"type=application/pdf&size=5000")
+    assert len(big.body) == 5000 and big.body.startswith(PNG_1X1)
+    assert big.headers[b"content-type"] == b"application/pdf"
+    moved = await call_app(app, "GET", "/_sim/media/x", query=b"redirect=http://10.0.0.1/x.png")
+    assert moved.status == 302 and moved.headers[b"location"] == b"http://10.0.0.1/x.png"
