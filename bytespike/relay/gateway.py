@@ -441,7 +441,7 @@ class Gateway:
         )
         hold, call.hold = call.hold, None
         assert hold is not None, "settle called twice"
-        if call.chain is not None and rule == "completed":
+        if call.chain is not None and call.chain.store and rule == "completed":
             # The stored exchange is durable by the time the caller has the whole answer, and
             # its commit runs beside the usage record's instead of after it.
             await asyncio.gather(
