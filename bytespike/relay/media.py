@@ -14,6 +14,7 @@ import asyncio
 import base64
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bytespike.canonical.parts import MediaPart, Part, ToolResultPart
 from bytespike.canonical.request import Request
@@ -36,7 +37,10 @@ KEPT_HOSTS = ("www.youtube.com", "youtube.com", "youtu.be", "m.youtube.com")
 def _is_fetchable(url: str | None) -> bool:
     if not url or not url.startswith(("http://", "https://")) or is_gemini_file_uri(url):
         return False
-    host = url.split("://", 1)[1].split("/", 1)[0].split("@")[-1].split(":", 1)[0].lower()
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return True  # malformed: the fetcher says why
     return host not in KEPT_HOSTS
 
 
