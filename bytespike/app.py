@@ -8,6 +8,7 @@ simulator; on shutdown it drains the usage writer so no billed request is lost.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from bytespike.access.authenticator import KeyResolver
 from bytespike.access.secrets import KeySealer
 from bytespike.accounting.meter import Meter, MeterConfig
 from bytespike.metrics import Metrics
+from bytespike.relay.chaining import ResponseChains
 from bytespike.relay.gateway import Gateway
 from bytespike.routing.catalogue import Catalogue, load_catalogue
 from bytespike.settings import Settings
@@ -32,8 +34,10 @@ from bytespike.storage import accounts
 from bytespike.storage.batch_writer import UsageSink, UsageWriter
 from bytespike.storage.engine import async_url, create_engine, ensure_migrated
 from bytespike.storage.postgres_sink import PostgresUsageSink
+from bytespike.storage.response_store import ResponseStore
 from bytespike.storage.sqlite_sink import SqliteUsageSink
 from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.media_fetch import MediaFetcher, MediaPolicy
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import Target
 from bytespike.web.console import ConsoleServices, console_routes
@@ -152,6 +156,8 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         writer.start()
         await meter.start()
         runtime.writer = writer
+        responses = ResponseStore(engine)
+        responses.start()
         client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout_s, read_timeout=settings.upstream_read_timeout_s
         )
@@ -167,6 +173,13 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             targets = demo_targets(runtime.simulator_url)
         else:
             targets = vendor_targets(settings)
+        media = MediaFetcher(
+            MediaPolicy(
+                max_bytes=settings.media_fetch_max_bytes,
+                timeout_s=settings.media_fetch_timeout_s,
+                allow_networks=tuple(ipaddress.ip_network(n) for n in settings.media_fetch_allow_networks),
+            )
+        )
         gateway = Gateway(
             resolver=KeyResolver(engine, KeySealer(settings.secret_key), ttl=settings.key_cache_ttl_s),
             catalogue=catalogue,
@@ -174,6 +187,8 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             upstreams=UpstreamRegistry(targets),
             client=client,
             same_protocol_upstream=runtime.demo,
+            chains=ResponseChains(responses, retention_s=settings.response_retention_s),
+            media=media,
         )
         runtime.gateway = gateway
         holder["surfaces"].gateway = gateway
@@ -195,8 +210,10 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             await events.close()
             await management.budget.close()
             await writer.close()
+            await responses.close()
             await meter.close()
             await client.close()
+            await media.close()
             if simulator is not None:
                 server, task, _ = simulator
                 server.should_exit = True

@@ -8,6 +8,7 @@ SDKs' own variables so an existing shell setup just works.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -112,6 +113,16 @@ class Settings:
     catalogue_extra: Mapping[str, Any] = field(default_factory=dict)
     """``[[models]]`` and ``[groups]`` tables from the config file, merged over the built-in catalogue."""
     log_level: str = "info"
+    media_fetch_max_bytes: int = 20 << 20
+    """Largest image or PDF fetched by URL for a Gemini upstream (``BYTESPIKE_MEDIA_FETCH_MAX_BYTES``)."""
+    media_fetch_timeout_s: float = 10.0
+    """Time allowed for one such fetch, redirects included (``BYTESPIKE_MEDIA_FETCH_TIMEOUT``)."""
+    media_fetch_allow_networks: tuple[str, ...] = ()
+    """Non-public networks (CIDRs) a fetch may reach anyway (``BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS``);
+    by default private, loopback and link-local addresses are refused."""
+    response_retention_s: float = 30 * 86400.0
+    """How long a ``POST /v1/responses`` conversation is kept for ``previous_response_id`` after
+    its last turn (``BYTESPIKE_RESPONSE_RETENTION_DAYS``, default 30 like OpenAI's); 0 stores none."""
     console: ConsoleSettings = field(default_factory=lambda: ConsoleSettings())
     """Web console: mail, invite-only sign-up, public URL, Stripe and Google sign-in."""
 
@@ -158,6 +169,31 @@ def _float(name: str, raw: Any) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _days(name: str, raw: Any) -> float:
+    """A non-negative number of days, in seconds."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{name} must be a number of days, got {raw!r}") from exc
+    if not value >= 0:
+        raise SettingsError(f"{name} must not be negative, got {raw!r}")
+    return value * 86400.0
+
+
+def _networks(name: str, raw: Any) -> tuple[str, ...]:
+    """CIDRs from a comma-separated string or a list, each checked."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    networks = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {item!r} is not a network address (CIDR)") from exc
+    return tuple(networks)
 
 
 def _normalize_database_url(url: str) -> str:
@@ -318,6 +354,22 @@ def load_settings(
         ),
         catalogue_extra={k: file_cfg[k] for k in ("models", "groups") if k in file_cfg},
         log_level=str(pick("BYTESPIKE_LOG_LEVEL", server.get("log_level"), "info")),
+        media_fetch_max_bytes=_int(
+            "BYTESPIKE_MEDIA_FETCH_MAX_BYTES",
+            pick("BYTESPIKE_MEDIA_FETCH_MAX_BYTES", server.get("media_fetch_max_bytes"), 20 << 20),
+        ),
+        media_fetch_timeout_s=_float(
+            "BYTESPIKE_MEDIA_FETCH_TIMEOUT",
+            pick("BYTESPIKE_MEDIA_FETCH_TIMEOUT", server.get("media_fetch_timeout_s"), 10.0),
+        ),
+        media_fetch_allow_networks=_networks(
+            "BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS",
+            pick("BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS", server.get("media_fetch_allow_networks"), ()),
+        ),
+        response_retention_s=_days(
+            "BYTESPIKE_RESPONSE_RETENTION_DAYS",
+            pick("BYTESPIKE_RESPONSE_RETENTION_DAYS", server.get("response_retention_days"), 30),
+        ),
         console=_console_settings(pick, file_cfg.get("console", {})),
     )
 

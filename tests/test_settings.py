@@ -72,3 +72,29 @@ def test_bad_toml_is_reported(tmp_path) -> None:
     cfg.write_text("[server\nport=")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings({"BYTESPIKE_DATA_DIR": str(tmp_path)}, config_path=cfg)
+
+
+def test_response_retention_and_media_fetch_settings(tmp_path) -> None:
+    defaults = load_settings({"BYTESPIKE_DATA_DIR": str(tmp_path)})
+    assert defaults.response_retention_s == 30 * 86400
+    assert (defaults.media_fetch_max_bytes, defaults.media_fetch_timeout_s) == (20 << 20, 10.0)
+    assert defaults.media_fetch_allow_networks == ()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[server]\nresponse_retention_days = 0\nmedia_fetch_allow_networks = ["10.1.0.0/16"]\n')
+    s = load_settings(
+        {
+            "BYTESPIKE_DATA_DIR": str(tmp_path),
+            "BYTESPIKE_CONFIG": str(cfg),
+            "BYTESPIKE_MEDIA_FETCH_MAX_BYTES": "1048576",
+            "BYTESPIKE_MEDIA_FETCH_TIMEOUT": "2.5",
+        }
+    )
+    assert s.response_retention_s == 0
+    assert (s.media_fetch_max_bytes, s.media_fetch_timeout_s) == (1 << 20, 2.5)
+    assert s.media_fetch_allow_networks == ("10.1.0.0/16",)
+    env = {"BYTESPIKE_DATA_DIR": str(tmp_path), "BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS": "127.0.0.1, ::1/128"}
+    assert load_settings(env).media_fetch_allow_networks == ("127.0.0.1/32", "::1/128")
+    with pytest.raises(SettingsError, match="BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS"):
+        load_settings({**env, "BYTESPIKE_MEDIA_FETCH_ALLOW_NETWORKS": "intranet"})
+    with pytest.raises(SettingsError, match="BYTESPIKE_RESPONSE_RETENTION_DAYS"):
+        load_settings({**env, "BYTESPIKE_RESPONSE_RETENTION_DAYS": "-1"})

@@ -1,8 +1,13 @@
-"""The one place a `Response` is built from stream events (STYLE.md habit 6).
+"""The one place a `Response` is built from stream events (STYLE.md habit 6), and its inverse.
 
-Both paths use it: a streamed upstream is folded event by event; a non-streamed upstream's
-response is turned into events by `events_of` and folded the same way, so metering and
-encoders only ever read an assembled `Response`.
+`Assembler` folds canonical events: every translated stream goes through it as it is relayed
+(relay/frames.py `TranslatedFrames`, whose billed usage is the assembler's), and so does a
+streaming-only upstream's stream when the caller did not ask to stream (relay/stream_modes.py:
+the assembled `Response` is what the caller gets and what is billed). `events_of` turns a whole
+`Response` into the events a stream of it would have produced, which is how a streaming caller
+gets a stream from an upstream that cannot stream. Whole upstream answers are decoded straight to
+a `Response` by their protocol's codec, and same-protocol streams are only tapped for usage (the
+fast path, DESIGN.md §3): neither builds a response from events.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class TranslatedFrames:
             ):
                 self.facts.content_started = True
             if isinstance(event, ResponseEnd):
-                self.facts.usage = event.usage
+                self.facts.usage = self.assembler.usage  # metering reads the assembled result
                 self.facts.has_usage = True
                 self.facts.finished = True
                 held.append(self.encoder.encode(event))

@@ -8,6 +8,7 @@ only after the usage record is committed (DESIGN.md §3).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,13 +31,15 @@ from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
+from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
+from bytespike.relay.media import inline_remote_media
 from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
+from bytespike.relay.stream_modes import bridge_stream_modes, set_stream_mode
 from bytespike.relay.translation import (
     Translation,
     decode_caller_request,
     encode_upstream_body,
-    refuse_response_chaining,
     stream_frames,
     translate_response,
     upstream_protocol_for,
@@ -45,7 +48,8 @@ from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_b
 from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
-from bytespike.upstreams.client import UpstreamClient
+from bytespike.upstreams.client import UpstreamClient, UpstreamResponse
+from bytespike.upstreams.media_fetch import MediaFetcher
 from bytespike.upstreams.registry import UpstreamRegistry
 from bytespike.upstreams.targets import (
     Target,
@@ -90,6 +94,13 @@ class Call:
     upstream_ms: float = 0.0
     translation: Translation | None = None
     """Set when caller and upstream speak different protocols."""
+    body: Any = None
+    """The body to relay: the caller's, or with a stored conversation in front (chaining)."""
+    chain: Chain | None = None
+    """Set for Responses callers: the stored history used and whether to store this exchange."""
+    upstream_stream: bool = False
+    """Whether the upstream is called streaming: the caller's mode unless the model's vendor
+    serves only the other (catalogue ``upstream_stream``, relay/stream_modes.py)."""
 
 
 class Gateway:
@@ -102,6 +113,8 @@ class Gateway:
         upstreams: UpstreamRegistry,
         client: UpstreamClient,
         same_protocol_upstream: bool = False,
+        chains: ResponseChains | None = None,
+        media: MediaFetcher | None = None,
     ) -> None:
         self.resolver = resolver
         self.catalogue = catalogue
@@ -110,6 +123,10 @@ class Gateway:
         self.client = client
         self.same_protocol_upstream = same_protocol_upstream
         """Demo mode: the simulator speaks every protocol, so a model is called in the caller's."""
+        self.chains = chains if chains is not None else ResponseChains(None, retention_s=0)
+        """``previous_response_id`` chaining; without a store every id is unknown."""
+        self.media = media
+        """Fetches media URLs for upstreams that take only inline data (Gemini); None: never."""
 
     # ------------------------------------------------------------------ headers
     def headers(
@@ -156,6 +173,9 @@ class Gateway:
             if inbound.body_error is not None:
                 raise inbound.body_error
             call = await self._admit(inbound, principal)
+            await inline_remote_media(self.media, call)
+            if call.upstream_stream != inbound.stream:
+                return await bridge_stream_modes(self, call)
             if inbound.stream:
                 return await self._start_stream(call)
             return await self._complete(call)
@@ -184,7 +204,6 @@ class Gateway:
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
         check_input_modalities(inbound.protocol, body, model)
-        refuse_response_chaining(inbound.protocol, body)
         return model
 
     def upstream_protocol(self, inbound: Inbound, model: ModelEntry) -> str:
@@ -204,16 +223,33 @@ class Gateway:
         model = self.authorize(inbound, principal)
         body = inbound.body
         upstream_protocol = self.upstream_protocol(inbound, model)
+        chain = None
+        prompt_bytes = inbound.body_size
+        if inbound.protocol == openai_responses.NAME:
+            chain = await self.chains.open(principal, body, upstream_protocol)
+            body = chain.body
+            prompt_bytes += chain.history_bytes
         translation = None
         if upstream_protocol != inbound.protocol:
             translation = decode_caller_request(
-                inbound.protocol, upstream_protocol, body, strict=inbound.strict
+                inbound.protocol, upstream_protocol, body, strict=inbound.strict, echo=inbound.body
             )
         target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
-        estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
+        estimate = estimate_micros(prompt_bytes // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate)
-        return Call(inbound, principal, model, target, upstream_protocol, hold, translation=translation)
+        return Call(
+            inbound,
+            principal,
+            model,
+            target,
+            upstream_protocol,
+            hold,
+            translation=translation,
+            body=body,
+            chain=chain,
+            upstream_stream=model.streams_upstream(inbound.stream),
+        )
 
     # ------------------------------------------------------------------ upstream request
     def _upstream_request(self, call: Call) -> tuple[str, list, bytes]:
@@ -223,10 +259,12 @@ class Gateway:
                 call.translation,
                 upstream_model=model.upstream_model,
                 provider=model.provider,
-                stream=inbound.stream,
+                stream=call.upstream_stream,
             )
         else:
-            body = dict(inbound.body)
+            body = dict(call.body)
+            if call.upstream_stream != inbound.stream:
+                set_stream_mode(body, call.upstream_protocol, stream=call.upstream_stream)
         if call.translation is not None and call.upstream_protocol == anthropic_messages.NAME:
             url, headers = anthropic_request(
                 target,
@@ -246,7 +284,7 @@ class Gateway:
             )
         elif call.upstream_protocol == openai_chat.NAME:
             body["model"] = model.upstream_model
-            if inbound.stream:
+            if call.upstream_stream:
                 # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
                 call.forward_usage = oc_requests.wants_usage(body)
                 options = dict(body.get("stream_options") or {})
@@ -255,7 +293,7 @@ class Gateway:
             url, headers = openai_chat_request(target)
         elif call.upstream_protocol == gemini.NAME:
             body.pop("model", None)
-            url, headers = gemini_request(target, model.upstream_model, stream=inbound.stream)
+            url, headers = gemini_request(target, model.upstream_model, stream=call.upstream_stream)
         else:
             body["model"] = model.upstream_model
             url, headers = openai_responses_request(target)
@@ -267,7 +305,9 @@ class Gateway:
         return await self.client.post(url, headers, payload)
 
     # ------------------------------------------------------------------ non-streaming
-    async def _complete(self, call: Call) -> Reply:
+    async def read_whole(self, call: Call) -> dict[str, Any]:
+        """Call the upstream without streaming and read its answer: a JSON object, or the
+        caller-facing error."""
         codec = CODECS[call.upstream_protocol]
         resp = await self._send(call)
         raw = await resp.read()
@@ -284,12 +324,18 @@ class Gateway:
             )
         if codec.is_error_body(obj):
             raise rewrite_error_body(codec, obj)
+        return obj
+
+    async def _complete(self, call: Call) -> Reply:
+        obj = await self.read_whole(call)
+        codec = CODECS[call.upstream_protocol]
         if call.translation is not None:
             response, translated = translate_response(
                 call.translation, obj, slug=call.model.slug, request_id=call.inbound.request_id
             )
             usage = response.usage
             out = orjson.dumps(translated)
+            obj = translated
         else:
             usage = codec.decode_usage(codec.usage_of_response(obj))
             if "model" in obj:
@@ -297,18 +343,30 @@ class Gateway:
             if obj.get("modelVersion") == call.model.upstream_model:
                 obj["modelVersion"] = call.model.slug
             out = orjson.dumps(obj)
+        if call.chain is not None:
+            call.chain.recorder.observe_body(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
+        return Reply(200, out, self.reply_headers(call, stream=False))
+
+    def reply_headers(self, call: Call, *, stream: bool) -> Headers:
+        """Headers of a successful answer, whole or streamed."""
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
-        headers.append((b"content-type", b"application/json"))
         _add_degraded(headers, call)
-        return Reply(200, out, headers)
+        if not stream:
+            headers.append((b"content-type", b"application/json"))
+            return headers
+        headers += [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        return headers
 
     # ------------------------------------------------------------------ streaming
-    async def _start_stream(self, call: Call) -> Reply | StreamReply:
-        from bytespike.relay.frames import PassthroughFrames
-        from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
-
+    async def open_stream(self, call: Call) -> UpstreamResponse:
+        """Call the upstream streaming; an answer that is not an event stream is the
+        caller-facing error."""
         codec = CODECS[call.upstream_protocol]
         resp = await self._send(call)
         content_type = resp.headers.get("content-type", "")
@@ -330,14 +388,14 @@ class Gateway:
                 f"the upstream answered a streaming request with {content_type or 'no content type'}",
             )
         call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
-        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
-        headers = self.headers(call.principal, call.inbound, overhead)
-        _add_degraded(headers, call)
-        headers += [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-        ]
+        return resp
+
+    async def _start_stream(self, call: Call) -> Reply | StreamReply:
+        from bytespike.relay.frames import PassthroughFrames
+        from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
+
+        resp = await self.open_stream(call)
+        headers = self.reply_headers(call, stream=True)
         frames: Any
         if call.translation is not None:
             frames = stream_frames(call.translation, slug=call.model.slug, request_id=call.inbound.request_id)
@@ -348,6 +406,8 @@ class Gateway:
                 slug=call.model.slug,
                 forward_usage=call.forward_usage,
             )
+        if call.chain is not None and call.chain.store:
+            frames = RecordingFrames(frames, call.chain.recorder)
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
@@ -382,7 +442,17 @@ class Gateway:
         )
         hold, call.hold = call.hold, None
         assert hold is not None, "settle called twice"
-        await self.meter.settle(hold, record)
+        if call.chain is not None and call.chain.store and rule == "completed":
+            # The stored exchange is durable by the time the caller has the whole answer, and
+            # its commit runs beside the usage record's instead of after it.
+            await asyncio.gather(
+                self.meter.settle(hold, record),
+                self.chains.save(
+                    call.chain, p, model=call.model.slug, upstream_protocol=call.upstream_protocol
+                ),
+            )
+        else:
+            await self.meter.settle(hold, record)
         return cost
 
     def release(self, call: Call) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bytespike.canonical.degradation import Degradations, StrictModeViolation
 from bytespike.canonical.request import Request
+from bytespike.canonical.response import Response
 from bytespike.errors import GatewayError
 from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 
@@ -28,23 +29,6 @@ PROTOCOLS_OF_PROVIDER = {
     "deepseek": (openai_chat.NAME,),
 }
 """Wire protocols each vendor serves; a caller speaking one of them keeps the fast path."""
-
-
-def refuse_response_chaining(protocol: str, body: dict[str, Any]) -> None:
-    """``previous_response_id`` is refused on every route (docs/translation.md).
-
-    On the fast path the id would be resolved by the vendor account the gateway shares among all
-    its keys, so one key could continue another key's conversation; translated routes have no
-    vendor store at all. Callers resend the conversation in ``input`` (as Codex does with
-    ``store: false``)."""
-    if protocol == OPENAI_RESPONSES and body.get("previous_response_id"):
-        raise GatewayError(
-            400,
-            "invalid_param",
-            "previous_response_id: response chaining is not offered by this gateway; send the "
-            "conversation in input (and store: false)",
-            "previous_response_id",
-        )
 
 
 def upstream_protocol_for(caller: str, provider: str, default: str) -> str:
@@ -90,22 +74,21 @@ def _strict_error(exc: StrictModeViolation) -> GatewayError:
     return GatewayError(400, "invalid_param", str(exc), exc.field)
 
 
-def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, strict: bool) -> Translation:
+def decode_caller_request(
+    caller: str, upstream: str, body: dict[str, Any], *, strict: bool, echo: dict[str, Any] | None = None
+) -> Translation:
+    """``body`` as the canonical request for ``upstream``; ``echo`` is the body a Responses
+    caller sent (before chaining put history in front), which its response objects repeat."""
     request = codec(caller).requests.decode_request(body)
     deg = Degradations(strict=strict)
-    options: dict[str, Any] = {}
-    if caller == openai_chat.NAME:
-        so = body.get("stream_options")
-        options["include_usage"] = isinstance(so, dict) and bool(so.get("include_usage"))
-    elif caller == OPENAI_RESPONSES:
+    if caller == OPENAI_RESPONSES:
         if (request.extras.get(OPENAI_RESPONSES) or {}).get("previous_response_id"):
-            # Chaining is served by OpenAI's own response store; for other vendors the caller
-            # sends the conversation itself (docs/translation.md).
+            # The relay resolves chaining before translating (relay/chaining.py) and removes the
+            # id; one that reaches this point would be dropped silently by every encoder.
             raise GatewayError(
                 400,
                 "invalid_param",
-                f"previous_response_id: chaining is supported on OpenAI models only; resend the "
-                f"conversation in input to reach {upstream}",
+                "previous_response_id: the stored conversation was not resolved before translation",
                 "previous_response_id",
             )
         # Hosted tools and item references exist only on OpenAI: refuse or report them here,
@@ -114,8 +97,18 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
             codec(caller).requests.require_translatable(request, deg)
         except StrictModeViolation as exc:
             raise _strict_error(exc) from exc
-        options["request"] = body
-    return Translation(caller, upstream, request, deg, options)
+    return Translation(caller, upstream, request, deg, caller_options(caller, body, echo))
+
+
+def caller_options(caller: str, body: dict[str, Any], echo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the caller's encoders need from its request: a Chat caller's ``include_usage``, the
+    Responses body its response objects echo."""
+    if caller == openai_chat.NAME:
+        so = body.get("stream_options")
+        return {"include_usage": isinstance(so, dict) and bool(so.get("include_usage"))}
+    if caller == OPENAI_RESPONSES:
+        return {"request": echo if echo is not None else body}
+    return {}
 
 
 def _upstream_decoder_options(t: Translation) -> dict[str, Any]:
@@ -150,19 +143,51 @@ def encode_upstream_body(
     return body
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerCodecs:
+    """How an upstream's answer reaches the caller through the canonical model: translated
+    answers, and same-protocol answers whose stream mode had to change (relay/stream_modes.py)."""
+
+    caller: str
+    upstream: str
+    decoder_options: dict[str, Any]
+    """For the upstream's decoders (the tool names an OpenAI wire rewrote)."""
+    caller_options: dict[str, Any]
+    """For the caller's encoders (`caller_options`)."""
+
+    def decode_response(self, body: dict[str, Any]) -> Response:
+        return codec(self.upstream).responses.decode_response(body, **self.decoder_options)
+
+    def encode_response(self, response: Response, *, slug: str, request_id: str) -> dict[str, Any]:
+        extra = {"request": self.caller_options["request"]} if self.caller == OPENAI_RESPONSES else {}
+        return codec(self.caller).responses.encode_response(
+            response, model=slug, request_id=request_id, **extra
+        )
+
+    def stream_decoder(self) -> Any:
+        return codec(self.upstream).streaming.StreamDecoder(**self.decoder_options)
+
+    def stream_encoder(self, *, slug: str, request_id: str) -> Any:
+        return codec(self.caller).streaming.StreamEncoder(
+            model=slug, request_id=request_id, **self.caller_options
+        )
+
+
+def answer_codecs(t: Translation) -> AnswerCodecs:
+    return AnswerCodecs(t.caller, t.upstream, _upstream_decoder_options(t), t.caller_options)
+
+
 def stream_frames(t: Translation, *, slug: str, request_id: str) -> Any:
     from bytespike.relay.frames import TranslatedFrames
 
-    decoder = codec(t.upstream).streaming.StreamDecoder(**_upstream_decoder_options(t))
-    encoder = codec(t.caller).streaming.StreamEncoder(model=slug, request_id=request_id, **t.caller_options)
-    return TranslatedFrames(decoder, encoder)
+    codecs = answer_codecs(t)
+    return TranslatedFrames(codecs.stream_decoder(), codecs.stream_encoder(slug=slug, request_id=request_id))
 
 
 def translate_response(
     t: Translation, body: dict[str, Any], *, slug: str, request_id: str
-) -> tuple[Any, dict]:
+) -> tuple[Response, dict[str, Any]]:
     """(canonical response, caller-shaped body) of a complete upstream response."""
-    response = codec(t.upstream).responses.decode_response(body, **_upstream_decoder_options(t))
-    extra = {"request": t.caller_options["request"]} if t.caller == OPENAI_RESPONSES else {}
-    out = codec(t.caller).responses.encode_response(response, model=slug, request_id=request_id, **extra)
-    return response, out
+    codecs = answer_codecs(t)
+    response = codecs.decode_response(body)
+    return response, codecs.encode_response(response, slug=slug, request_id=request_id)

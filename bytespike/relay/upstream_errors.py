@@ -90,3 +90,12 @@ def remap_stream_error(err: GatewayError) -> GatewayError:
         status, err.code
     )
     return GatewayError(status, code, err.message, upstream_type=err.upstream_type)
+
+
+def answer_error_from_stream(err: GatewayError) -> GatewayError:
+    """An upstream's in-band stream error, answered as a whole reply (relay/stream_modes.py):
+    its status follows the same rules as an HTTP error status (a vendor 500 is the gateway's 502)."""
+    err = remap_stream_error(err)
+    if err.status >= 500 and err.status not in (503, 504):
+        return GatewayError(502, "upstream_error", err.message, upstream_type=err.upstream_type)
+    return err

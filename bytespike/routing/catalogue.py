@@ -25,6 +25,10 @@ PROTOCOL_OF_PROVIDER = {
 }
 
 
+UPSTREAM_STREAM_MODES = frozenset({"both", "never", "only"})
+"""Values of a model's ``upstream_stream``: which call modes its vendor serves."""
+
+
 class CatalogueError(ValueError):
     """The catalogue data (built-in or from the config file) is malformed."""
 
@@ -57,6 +61,16 @@ class ModelEntry:
     reasoning_billed_as: str
     price_source: str
     created: int
+    upstream_stream: str = "both"
+    """Which call modes the vendor serves for this model: ``both``; ``never`` (it cannot stream,
+    so a streaming caller gets a stream the relay synthesizes from the whole answer); ``only`` (it
+    only streams, so a non-streaming caller gets the answer assembled from the stream)."""
+
+    def streams_upstream(self, caller_streams: bool) -> bool:
+        """Whether the vendor is called streaming, for a caller that does or does not stream."""
+        if self.upstream_stream == "both":
+            return caller_streams
+        return self.upstream_stream == "only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +151,16 @@ def _model(raw: Mapping[str, Any]) -> ModelEntry:
             reasoning_billed_as=str(raw.get("reasoning_billed_as", "output")),
             price_source=str(raw.get("price_source", "config")),
             created=int(raw.get("created", 0)),
+            upstream_stream=_upstream_stream(raw.get("upstream_stream", "both")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogueError(f"model entry {raw.get('slug', '?')!r} is invalid: {exc!r}") from exc
+
+
+def _upstream_stream(value: Any) -> str:
+    if value not in UPSTREAM_STREAM_MODES:
+        raise ValueError(f"upstream_stream must be one of {sorted(UPSTREAM_STREAM_MODES)}, got {value!r}")
+    return str(value)
 
 
 def build_catalogue(base: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Catalogue:

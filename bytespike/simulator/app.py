@@ -30,6 +30,7 @@ from bytespike.simulator.config import SimulatorConfig
 from bytespike.simulator.directives import NO_DIRECTIVES, DirectiveError, parse_directives, resolve_pacing
 from bytespike.simulator.fields import BadRequest
 from bytespike.simulator.gemini import GeminiApi, parse_model_path
+from bytespike.simulator.media import MEDIA_PREFIX, media_answer
 from bytespike.simulator.openai_chat import OpenAiChatApi
 from bytespike.simulator.openai_models import encode_model, encode_model_list
 from bytespike.simulator.openai_responses import OpenAiResponsesApi
@@ -97,6 +98,9 @@ class SimulatorApp:
         if route is None and path == RECORDS_PATH:
             await send_answer(send, self._records_endpoint(method))
             return
+        if method == "GET" and path.startswith(MEDIA_PREFIX):
+            await send_answer(send, media_answer(scope["query_string"]))
+            return
         if self._recorded is not None:
             self._recorded.append((method, path, scope["query_string"], scope["headers"], body))
         if route is None:
@@ -137,6 +141,10 @@ class SimulatorApp:
             return
         if pacing.latency_ms:
             await asyncio.sleep(pacing.latency_ms / 1000)
+        if directives.mode is not None and directives.mode != ("stream" if turn.stream else "whole"):
+            served = "only streams" if directives.mode == "stream" else "cannot stream"
+            await send_answer(send, vendor.error(400, f"This model {served}"))
+            return
         if directives.error is not None:
             await send_answer(
                 send, vendor.error(directives.error, f"Simulated HTTP {directives.error} error")

@@ -68,6 +68,9 @@ class Directives:
     """Finish with the stop-sequence reason, naming this sequence."""
     max_tokens_stop: bool = False
     """Finish with the max-tokens reason."""
+    mode: str | None = None
+    """Serve only this call mode, like a model that cannot stream (``whole``) or only streams
+    (``stream``); a call in the other mode is the vendor's 400."""
 
 
 NO_DIRECTIVES = Directives()
@@ -121,6 +124,12 @@ def _optional_error_status(raw: str | None) -> int:
     return 500 if raw is None else _http_error_status(raw)
 
 
+def _mode(raw: str | None) -> str:
+    if raw not in ("whole", "stream"):
+        raise DirectiveError(f"must be 'whole' or 'stream', got {raw!r}")
+    return raw
+
+
 def _flag(raw: str | None) -> bool:
     if raw is not None:
         raise DirectiveError("is a flag and takes no value")
@@ -152,6 +161,7 @@ _PARSERS: dict[str, Callable[[str | None], object]] = {
     "input": _int_at_least(0),
     "stop": _text,
     "max_tokens_stop": _flag,
+    "mode": _mode,
 }
 """Every directive key the simulator knows; an unknown key is a 400, never silently ignored."""
 

@@ -1,4 +1,4 @@
-"""Requests a route refuses before any upstream call: response chaining, media to text-only models."""
+"""Requests a route refuses before any upstream call: unknown chained responses, media to text-only models."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ async def _post(gateway, key, path: str, body: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.parametrize("model", ["gpt-5-4", "claude-sonnet-4-6"])
-async def test_previous_response_id_is_a_400_on_every_route(gateway, model: str) -> None:
+async def test_an_unknown_previous_response_id_is_openais_400_on_every_route(gateway, model: str) -> None:
+    """The gateway resolves previous_response_id itself (tests/relay/test_chaining.py); an id it
+    never stored is OpenAI's own 400, before any upstream call, and free."""
     key = await gateway.funded_key()
     before = await gateway.balance(key.wallet_id)
     status, body = await _post(
         gateway, key, "/v1/responses", {"model": model, "input": "and then?", "previous_response_id": "resp_abc"}
     )
     assert status == 400
-    assert body["error"]["param"] == "previous_response_id" and "input" in body["error"]["message"]
+    assert body["error"]["param"] == "previous_response_id"
+    assert body["error"]["code"] == "previous_response_not_found"
+    assert body["error"]["message"] == "Previous response with id 'resp_abc' not found."
     assert await gateway.usage_rows(key.key_id) == [] and await gateway.balance(key.wallet_id) == before
 
 

@@ -1346,15 +1346,9 @@ def test_a_field_only_the_callers_protocol_has_is_reported_under_its_own_name_on
 
 @pytest.mark.parametrize("target", _other_targets(R))
 def test_previous_response_id_is_never_ignored_on_a_translated_route(target: str) -> None:
-    """``previous_response_id`` asks for the stored conversation before ``input``; a route that
-    cannot chain must say so (issue 3 item 5: "or a clear 400").
-
-    Currently FAILS on every translated route: `require_translatable` counts the field among
-    the hints it may drop silently because "the gateway resolves it before translation", but
-    nothing in the relay or the web layer does, and `protocols.extras.foreign_fields` never
-    reports a Responses caller's extras; the upstream answers without the earlier turns and
-    ``X-ByteSpike-Degraded`` is empty. (The relay takes the routes to Claude, Gemini and
-    DeepSeek models; a Responses caller on an OpenAI model keeps the fast path.)"""
+    """``previous_response_id`` asks for the stored conversation before ``input``. The relay
+    resolves it and removes it before translating (relay/chaining.py, tests/relay/test_chaining.py);
+    translation itself never drops an unresolved one silently: it refuses it."""
     body = {"model": "m", "previous_response_id": "resp_0123abc", "input": "And the second one?"}
     try:
         out, deg = translate(R, target, body)

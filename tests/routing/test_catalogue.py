@@ -72,3 +72,22 @@ def test_operator_can_add_models_and_groups() -> None:
                 ]
             }
         )
+
+
+def test_upstream_stream_modes() -> None:
+    """``upstream_stream`` says which call modes the vendor serves; the relay calls it in the
+    caller's mode when it can, else in the one it serves."""
+    cat = load_catalogue(
+        {
+            "models": [
+                {"slug": "gpt-5-4", "upstream_stream": "never"},
+                {"slug": "gpt-5-4-mini", "upstream_stream": "only"},
+            ]
+        }
+    )
+    assert CAT.models["gpt-5-4"].upstream_stream == "both"
+    assert [CAT.models["gpt-5-4"].streams_upstream(s) for s in (False, True)] == [False, True]
+    assert [cat.models["gpt-5-4"].streams_upstream(s) for s in (False, True)] == [False, False]
+    assert [cat.models["gpt-5-4-mini"].streams_upstream(s) for s in (False, True)] == [True, True]
+    with pytest.raises(CatalogueError, match="upstream_stream"):
+        load_catalogue({"models": [{"slug": "gpt-5-4", "upstream_stream": "sometimes"}]})

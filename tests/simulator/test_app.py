@@ -159,6 +159,20 @@ async def test_midstream_error_on_a_non_streamed_request_is_a_500() -> None:
     assert result.json()["error"]["type"] == "server_error"  # type: ignore[index]
 
 
+async def test_mode_directive_serves_only_one_call_mode() -> None:
+    """``mode=whole`` is a model that cannot stream, ``mode=stream`` one that only streams."""
+    app = create_simulator_app(SimulatorConfig())
+    whole_only = chat("[[sim:mode=whole]]")
+    assert (await call_app(app, "POST", "/v1/chat/completions", whole_only, OPENAI_AUTH)).status == 200
+    refused = await call_app(app, "POST", "/v1/chat/completions", whole_only | {"stream": True}, OPENAI_AUTH)
+    assert refused.status == 400 and "cannot stream" in refused.json()["error"]["message"]  # type: ignore[index]
+    stream_only = anthropic_body("[[sim:mode=stream]]")
+    refused = await call_app(app, "POST", "/v1/messages", stream_only, ANTHROPIC_AUTH)
+    assert refused.status == 400 and "only streams" in refused.json()["error"]["message"]  # type: ignore[index]
+    served = await call_app(app, "POST", "/v1/messages", stream_only | {"stream": True}, ANTHROPIC_AUTH)
+    assert served.status == 200
+
+
 async def test_each_sse_frame_is_its_own_send_and_chunks_header_sets_the_text_deltas() -> None:
     app = create_simulator_app(SimulatorConfig())
     headers = {**OPENAI_AUTH, "x-sim-chunks": "5"}
@@ -253,3 +267,18 @@ async def test_lifespan_is_acknowledged() -> None:
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
+
+
+async def test_media_files_for_fetch_tests() -> None:
+    """``GET /_sim/media/<name>`` serves a deterministic file of the asked type and size."""
+    from bytespike.simulator.media import PNG_1X1
+
+    app = create_simulator_app(SimulatorConfig())
+    png = await call_app(app, "GET", "/_sim/media/cat.png")
+    assert png.status == 200 and png.body == PNG_1X1
+    assert png.headers[b"content-type"] == b"image/png"
+    big = await call_app(app, "GET", "/_sim/media/big.pdf", query=b"type=application/pdf&size=5000")
+    assert len(big.body) == 5000 and big.body.startswith(PNG_1X1)
+    assert big.headers[b"content-type"] == b"application/pdf"
+    moved = await call_app(app, "GET", "/_sim/media/x", query=b"redirect=http://10.0.0.1/x.png")
+    assert moved.status == 302 and moved.headers[b"location"] == b"http://10.0.0.1/x.png"

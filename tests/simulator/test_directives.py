@@ -51,6 +51,7 @@ def test_error_body_takes_an_optional_status() -> None:
         ("[[sim:hang=yes]]", "'hang' is a flag"),
         ("[[sim:latency_ms=-1]]", "'latency_ms' must be >= 0"),
         ("[[sim:drop_after]]", "'drop_after' needs a value"),
+        ("[[sim:mode=sometimes]]", "'mode' must be 'whole' or 'stream'"),
     ],
 )
 def test_bad_directives_are_refused_with_a_reason(text: str, fragment: str) -> None:
@@ -62,7 +63,7 @@ def test_every_documented_key_is_known() -> None:
     documented = {
         "error", "error_body", "drop_after", "midstream_error", "hang", "latency_ms", "chunk_delay_ms",
         "chunks", "words", "tool", "no_tool", "parallel", "cache_read", "cache_write", "reasoning",
-        "input", "stop", "max_tokens_stop",
+        "input", "stop", "max_tokens_stop", "mode",
     }  # fmt: skip
     assert documented == DIRECTIVE_KEYS
 

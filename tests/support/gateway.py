@@ -3,6 +3,7 @@ and read what the gateway wrote (usage records, wallet balances) straight from i
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,8 +34,14 @@ class TestKey:
 
 
 class GatewayHarness:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(
+        self, tmp: Path, *, config: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """``config``: text of a config file for the gateway (e.g. extra ``[[models]]``);
+        ``extra_env``: more environment variables for it."""
         self.tmp = tmp
+        self.config = config
+        self.extra_env = dict(extra_env or {})
         self.db_url = f"sqlite:///{tmp / 'gateway.db'}"
         self.catalogue = load_catalogue()
         self.sealer = KeySealer(SECRET)
@@ -67,6 +74,7 @@ class GatewayHarness:
             "DEEPSEEK_API_KEY": SIM_VENDOR_KEY,
             "DEEPSEEK_BASE_URL": sim,
             "BYTESPIKE_UPSTREAM_READ_TIMEOUT": "5",
+            **self.extra_env,
         }
 
     async def start(self) -> None:
@@ -78,6 +86,11 @@ class GatewayHarness:
             sim_port,
             self.tmp / "simulator.log",
         )
+        if self.config is not None:
+            path = self.tmp / "config.toml"
+            path.write_text(self.config)
+            self.extra_env["BYTESPIKE_CONFIG"] = str(path)
+            self.catalogue = load_catalogue(tomllib.loads(self.config))
         self.engine = create_engine(self.db_url)
         await upgrade(self.engine)
         async with self.engine.begin() as conn:

@@ -1,0 +1,234 @@
+"""``previous_response_id`` on ``POST /v1/responses``, for every model (docs/translation.md §16).
+
+The gateway keeps the conversation itself: each completed exchange (this turn's input items and
+the output items the caller received) is stored per account (storage/response_store.py), and a
+request naming ``previous_response_id`` gets the stored history put in front of its ``input``
+before routing. The id is never sent to a vendor, so it works the same over every upstream, and
+one account can never continue another's conversation through the vendor account the gateway
+shares among its keys. A missing, expired, unstored (``store: false``) or other account's id is
+OpenAI's own 400 ``previous_response_not_found``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from bytespike.access.principal import Principal
+from bytespike.errors import GatewayError
+from bytespike.protocols import openai_responses
+from bytespike.protocols.sse import SSESplitter, frame_fields
+from bytespike.storage.accounts import utcnow
+from bytespike.storage.response_store import (
+    ResponseOwner,
+    ResponseStore,
+    StoredResponseRecord,
+    StoredTurn,
+)
+
+log = logging.getLogger("bytespike.relay")
+
+OPENAI_RESPONSES = openai_responses.NAME
+RECORDED_EVENTS = (b"response.output_item.done", b"response.completed", b"response.incomplete")
+"""Caller-bound stream events that carry the response id or a finished output item."""
+FINISHED_STATUSES = frozenset({"completed", "incomplete"})
+"""A response in one of these states is stored (a failed one is not, and is not billed either)."""
+
+
+def not_found(response_id: str) -> GatewayError:
+    """OpenAI's answer for an id it does not have (same for every reason, so nothing leaks)."""
+    return GatewayError(
+        400,
+        "previous_response_not_found",
+        f"Previous response with id '{response_id}' not found.",
+        "previous_response_id",
+    )
+
+
+def input_items(raw: Any) -> list[Any]:
+    """A Responses ``input`` as a list of items (a string is one user message)."""
+    if isinstance(raw, str):
+        return [{"role": "user", "content": raw}]
+    return list(raw) if isinstance(raw, list) else []
+
+
+def replay_items(turn: StoredTurn, target_protocol: str) -> list[Any]:
+    """One stored turn as input items for a request to ``target_protocol``.
+
+    OpenAI's Responses API resolves ``reasoning`` items by their id (or needs encrypted content
+    it issued) and checks item ids, so output another vendor produced reaches it without
+    reasoning items and without the ids the gateway made up; any other upstream gets the items
+    as the caller saw them (the Responses decoder keeps ids to itself)."""
+    output = turn.output_items
+    if target_protocol == OPENAI_RESPONSES and turn.upstream_protocol != OPENAI_RESPONSES:
+        output = [
+            {k: v for k, v in item.items() if k != "id"}
+            for item in output
+            if isinstance(item, dict) and item.get("type") != "reasoning"
+        ]
+    return [*turn.input_items, *output]
+
+
+class ResponsesRecorder:
+    """Reads the id and output items of the Responses answer the caller receives."""
+
+    __slots__ = ("_done", "_splitter", "output", "response_id", "status")
+
+    def __init__(self) -> None:
+        self.response_id: str | None = None
+        self.status: str | None = None
+        self.output: list[Any] = []
+        self._done: dict[int, Any] = {}
+        self._splitter = SSESplitter()
+
+    @property
+    def is_finished(self) -> bool:
+        return self.response_id is not None and self.status in FINISHED_STATUSES
+
+    def observe_body(self, body: Any) -> None:
+        """A whole (non-streamed) response object."""
+        if isinstance(body, dict):
+            self._take_response(body)
+
+    def observe_stream(self, data: bytes) -> None:
+        """Caller-bound stream bytes, in order (frames may be split across calls)."""
+        if not data:
+            return
+        for frame in self._splitter.feed(data):
+            if not any(name in frame for name in RECORDED_EVENTS):
+                continue  # deltas, the bulk of a stream: no JSON parse
+            _, payload = frame_fields(frame)
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            kind = event.get("type")
+            if kind == "response.output_item.done" and isinstance(event.get("item"), dict):
+                index = event.get("output_index")
+                self._done[index if isinstance(index, int) else len(self._done)] = event["item"]
+            elif kind in ("response.completed", "response.incomplete") and isinstance(
+                event.get("response"), dict
+            ):
+                self._take_response(event["response"])
+
+    def _take_response(self, response: dict[str, Any]) -> None:
+        rid, status, output = response.get("id"), response.get("status"), response.get("output")
+        self.response_id = rid if isinstance(rid, str) and rid else None
+        self.status = status if isinstance(status, str) else None
+        if isinstance(output, list) and output:
+            self.output = output
+        else:
+            # Some backends finish with an empty output and send items only as they complete
+            # (protocols.md §3.3, the ChatGPT/Codex backend).
+            self.output = [self._done[i] for i in sorted(self._done)]
+
+
+@dataclass(slots=True)
+class Chain:
+    """What chaining decided for one Responses request."""
+
+    body: dict[str, Any]
+    """The body to route: the caller's, with the stored history in front of ``input`` and
+    ``previous_response_id`` removed when one was named."""
+    input_items: list[Any]
+    """This turn's own input items (what is stored for it)."""
+    previous_id: str | None = None
+    ancestors: tuple[str, ...] = ()
+    """Ids of the stored turns the history came from."""
+    history_bytes: int = 0
+    """Size of the prepended history (the hold estimate grows by it)."""
+    store: bool = True
+    """Store this exchange once it completes (``store`` was not false and storing is on)."""
+    recorder: ResponsesRecorder = field(default_factory=ResponsesRecorder)
+
+
+class RecordingFrames:
+    """A stream frame processor whose caller-bound bytes also go to a `ResponsesRecorder`."""
+
+    def __init__(self, inner: Any, recorder: ResponsesRecorder) -> None:
+        self._inner = inner
+        self._recorder = recorder
+        self.facts = inner.facts
+
+    def process(self, frame: bytes) -> tuple[bytes, bytes]:
+        now, terminal = self._inner.process(frame)
+        self._recorder.observe_stream(now)
+        self._recorder.observe_stream(terminal)
+        return now, terminal
+
+    def at_eof(self) -> tuple[bytes, bytes]:
+        now, terminal = self._inner.at_eof()
+        self._recorder.observe_stream(now)
+        self._recorder.observe_stream(terminal)
+        return now, terminal
+
+    def __getattr__(self, name: str) -> Any:
+        # error_frame exists only on translating processors; RelayStream looks it up by name.
+        return getattr(self._inner, name)
+
+
+class ResponseChains:
+    """Opens a chain for each Responses request and stores the exchanges that complete."""
+
+    def __init__(self, store: ResponseStore | None, *, retention_s: float) -> None:
+        self.store = store
+        self.retention_s = retention_s
+        """How long a conversation is kept after its last turn; 0 stores nothing."""
+
+    @property
+    def is_storing(self) -> bool:
+        return self.store is not None and self.retention_s > 0
+
+    async def open(self, principal: Principal, body: dict[str, Any], target_protocol: str) -> Chain:
+        """Resolve ``previous_response_id`` (400 when it cannot be) and decide about storing."""
+        own_input = input_items(body.get("input"))
+        chain = Chain(
+            body=body, input_items=own_input, store=self.is_storing and body.get("store") is not False
+        )
+        previous = body.get("previous_response_id")
+        if not previous:
+            return chain
+        turns = None
+        if self.store is not None:
+            turns = await self.store.load_chain(previous, ResponseOwner(principal.user_id, principal.org_id))
+        if not turns:
+            raise not_found(previous)
+        history = [item for turn in turns for item in replay_items(turn, target_protocol)]
+        chain.body = {k: v for k, v in body.items() if k != "previous_response_id"}
+        chain.body["input"] = [*history, *own_input]
+        chain.previous_id = previous
+        chain.ancestors = tuple(turn.id for turn in turns)
+        chain.history_bytes = len(orjson.dumps(history))
+        return chain
+
+    async def save(self, chain: Chain, principal: Principal, *, model: str, upstream_protocol: str) -> None:
+        """Store a completed exchange and wait until it is durable. Never raises: a failure is
+        logged, and a later reference to the id gets ``previous_response_not_found``."""
+        recorder = chain.recorder
+        if not chain.store or self.store is None or not recorder.is_finished:
+            return
+        assert recorder.response_id is not None
+        now = utcnow()
+        record = StoredResponseRecord(
+            id=recorder.response_id,
+            owner=ResponseOwner(principal.user_id, principal.org_id),
+            api_key_id=principal.key_id,
+            previous_response_id=chain.previous_id,
+            model=model,
+            upstream_protocol=upstream_protocol,
+            input_items=chain.input_items,
+            output_items=recorder.output,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.retention_s),
+            ancestors=chain.ancestors,
+        )
+        try:
+            await self.store.submit(record)
+        except Exception as exc:
+            log.warning("response %s could not be stored for chaining: %s", record.id, exc)
