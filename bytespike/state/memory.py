@@ -228,17 +228,19 @@ class MemoryState:
             )
         hold = Hold(req.hold_id, req.amount, req.wallet_id, req.account_id, req.keys)
         deadline = now + self._ttl_ms
+        member = hold.member
         for entity in [(WALLET, req.wallet_id), *((KEY, k.key_id) for k in req.keys)]:
-            self._hold_set(entity).put(hold.member, req.amount, deadline)
+            self._hold_set(entity).put(member, req.amount, deadline)
             self._values[entity].held += req.amount
         leases.deadlines[req.hold_id] = deadline
         leases.earliest = min(leases.earliest, deadline)
         return Admission(hold=hold, view=self._view(req.wallet_id, req.keys, now))
 
     def _drop_hold(self, hold: Hold) -> None:
-        for entity in [(WALLET, hold.wallet_id), *((KEY, k) for k in hold.key_ids)]:
+        member = hold.member
+        for entity in [(WALLET, hold.wallet_id), *((KEY, k.key_id) for k in hold.keys)]:
             s = self._holds.get(entity)
-            if s is not None and s.holds.pop(hold.member, None) is not None:
+            if s is not None and s.holds.pop(member, None) is not None:
                 v = self._values.get(entity)
                 if v is not None:
                     v.held -= hold.amount

@@ -89,6 +89,9 @@ class UsageWriter:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                # One more turn of the event loop before writing: requests whose upstream answers
+                # arrived in the same poll reach settlement too, and share this commit.
+                await asyncio.sleep(0)
                 continue
             batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
             await self._write(batch)

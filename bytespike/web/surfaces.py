@@ -165,13 +165,12 @@ class InferenceSurfaces:
             inbound.stream = stream
         else:
             inbound.stream = bool(stream)
+        is_anthropic = protocol == anthropic_messages.NAME
         for name, value in headers:
             if name == b"x-bytespike-strict":
                 inbound.strict = value.strip().lower() in (b"true", b"1", b"yes")
-        if protocol == anthropic_messages.NAME:
-            for name, value in headers:
-                if name in (b"anthropic-version", b"anthropic-beta"):
-                    inbound.vendor_headers[name.decode()] = value.decode("latin-1")
+            elif is_anthropic and name in (b"anthropic-version", b"anthropic-beta"):
+                inbound.vendor_headers[name.decode()] = value.decode("latin-1")
         if count:
             await send_reply(send, await count_tokens(self.gateway, inbound))
             return
