@@ -208,6 +208,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             yield
         finally:
             await events.close()
+            await gateway.resolver.close()
             await management.budget.close()
             await writer.close()
             await responses.close()

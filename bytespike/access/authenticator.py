@@ -4,13 +4,17 @@ Entries live for ``ttl`` seconds (settings.key_cache_ttl_s, 1 s by default), whi
 long a revoked, rotated or expired key keeps working in a process that missed an invalidation;
 `invalidate` drops entries at once (called on local changes, and by the Redis pub/sub listener
 when one is configured). Unknown secrets are cached negatively for the same time, so a client
-hammering with a bad key costs one query per second, not one per request. An expired entry is
-reloaded once: requests arriving while that load runs wait for it instead of each querying
+hammering with a bad key costs one query per second, not one per request. A key in use is
+reloaded in the background once its entry is half way to expiry, so requests do not wait for
+that query (it was the slowest step of about one request in 250 at 250 requests/s); an expired
+entry is reloaded once: requests arriving while that load runs wait for it instead of each querying
 (under load, hundreds arrive within one query's time).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -24,6 +28,8 @@ from bytespike.errors import GatewayError, authentication_failed
 from bytespike.single_flight import SingleFlight
 from bytespike.storage.keys import find_key_by_lookup_hash, get_key
 from bytespike.storage.records import KeyRecord
+
+log = logging.getLogger("bytespike.access")
 
 _MAX_ENTRIES = 100_000
 _MAX_CHAIN = 16
@@ -41,6 +47,13 @@ class KeyResolver:
         """Loads in progress, shared by the requests that need the same key meanwhile."""
         self._generation = 0
         """Bumped by `invalidate`: a load that started before it is used once, not cached."""
+        self._background: set[asyncio.Task[object]] = set()
+
+    async def close(self) -> None:
+        """Stop background refreshes (the application's shutdown)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     def invalidate(self) -> None:
         self._cache.clear()
@@ -54,6 +67,8 @@ class KeyResolver:
             if not is_well_formed(secret):
                 raise authentication_failed("invalid x-api-key")
             hit = await self._reload(secret, now)
+        elif now - hit[0] > self._ttl / 2 and not self._loading.is_running(secret):
+            self._refresh_in_background(secret, now)
         principal, refusal = hit[1], hit[2]
         if principal is None:
             if refusal == "org_paused":
@@ -70,6 +85,19 @@ class KeyResolver:
         if principal.grace_until is not None and now >= principal.grace_until:
             raise authentication_failed("invalid x-api-key: the key was rotated")
         return principal
+
+    def _refresh_in_background(self, secret: str, now: float) -> None:
+        """Reload a key in use before its entry expires, so no request waits for the query; the
+        entry it replaces is still within its TTL meanwhile."""
+        task = asyncio.get_running_loop().create_task(self._reload(secret, now))
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[object]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The entry expires as usual, and the next request reloads it (and sees the error).
+            log.warning("refreshing a cached key failed: %r", task.exception())
 
     async def _reload(self, secret: str, now: float) -> tuple[float, Principal | None, str | None]:
         generation = self._generation

@@ -260,7 +260,13 @@ class Meter:
     async def _refresh_cap(self, principal: Principal, now: float) -> int:
         hit = self._caps.get(principal.user_id)
         if hit is not None and now - hit[1] <= self.config.cache_ttl_s:
+            if now - hit[1] > self.config.cache_ttl_s / 2 and not self._cap_loads.is_running(principal.user_id):
+                # Re-read before expiry, off the request path (the value in hand is still fresh).
+                self._spawn(self._reload_cap(principal, now))
             return hit[0]
+        return await self._reload_cap(principal, now)
+
+    async def _reload_cap(self, principal: Principal, now: float) -> int:
         row = await self._cap_loads.run(
             principal.user_id, lambda: account_concurrency(self._engine, principal.user_id)
         )

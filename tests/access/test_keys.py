@@ -177,6 +177,34 @@ async def test_concurrent_requests_for_an_expired_entry_share_one_load(engine) -
     assert loads == 1 and len({p.key_id for p in principals}) == 1
 
 
+async def test_a_key_in_use_is_reloaded_before_expiry_without_making_a_request_wait(engine) -> None:
+    resolver = KeyResolver(engine, SEALER, ttl=0.4)
+    secret = await _issue(engine)
+    loads = 0
+    real_load = resolver._load
+
+    async def counting_load(s: str):  # type: ignore[no-untyped-def]
+        nonlocal loads
+        loads += 1
+        return await real_load(s)
+
+    resolver._load = counting_load  # type: ignore[method-assign]
+    p = await resolver.authenticate(secret)
+    assert loads == 1
+    async with engine.begin() as conn:
+        await conn.execute(api_keys.update().where(api_keys.c.id == p.key_id).values(status="revoked"))
+    await asyncio.sleep(0.25)  # past half the TTL: this request is served from the cache …
+    assert (await resolver.authenticate(secret)).key_id == p.key_id
+    for _ in range(50):  # … and a reload runs behind it
+        if loads == 2 and not resolver._background:
+            break
+        await asyncio.sleep(0.01)
+    assert loads == 2
+    with pytest.raises(GatewayError, match="revoked"):  # before the old entry's TTL ran out
+        await resolver.authenticate(secret)
+    await resolver.close()
+
+
 async def test_a_load_cut_short_hands_over_and_one_across_an_invalidation_is_not_kept(engine) -> None:
     resolver = KeyResolver(engine, SEALER, ttl=60.0)
     secret = await _issue(engine)
