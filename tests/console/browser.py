@@ -5,6 +5,8 @@ form control labelled, and no sideways scrolling at phone width."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,25 @@ async def check_page(page: Any, name: str) -> None:
     assert result == [], f"{name}: axe violations {result}"
     overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+
+
+@asynccontextmanager
+async def signed_in(browser: Any, base: str, email: str, password: str) -> AsyncIterator[Any]:
+    """A page of a fresh browser context, signed in as ``email``; the context closes after."""
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        await sign_in(page, base, email, password)
+        yield page
+    finally:
+        await context.close()
+
+
+async def sign_in(page: Any, base: str, email: str, password: str) -> None:
+    """Sign in through the page, as a person would."""
+    await page.goto(base + "/sign-in")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", password)
+    await page.click("main button:has-text('Sign in')")
+    await page.wait_for_url("**/dashboard")

@@ -8,9 +8,12 @@ provider is off and only signed webhooks credit.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
 
+from tests.console.browser import launch
 from tests.console.providers import CLIENT_ID, CLIENT_SECRET, OidcProvider, StripeApi
 from tests.console.support import ConsoleHarness, FormClient
 
@@ -78,3 +81,14 @@ async def client(console: ConsoleHarness) -> AsyncIterator[FormClient]:
         yield c
     finally:
         await c.close()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium for every browser test of the session."""
+    async with async_playwright() as p:
+        b = await launch(p)
+        try:
+            yield b
+        finally:
+            await b.close()

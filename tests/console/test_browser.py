@@ -5,30 +5,17 @@ page checked for accessibility and phone-width layout, with screenshots as test 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import aiohttp
-import pytest
 from joserfc.jwk import RSAKey
-from playwright.async_api import async_playwright
 
-from tests.console.browser import DESKTOP, PHONE, check_page, launch
+from tests.console.browser import DESKTOP, PHONE, check_page
 from tests.console.providers import OidcProvider, Person
 from tests.console.support import PASSWORD, ConsoleHarness
 
 MODEL = "gpt-5-4"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with async_playwright() as p:
-        b = await launch(p)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 def dollars(micros: int) -> str:

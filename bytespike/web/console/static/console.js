@@ -1,4 +1,4 @@
-// The console's only script: copy buttons, confirmations, and the Usage charts (Chart.js).
+// The console's only script: copy buttons, confirmations, the expiry choice, and the Usage charts (Chart.js).
 (function () {
   "use strict";
 
@@ -32,6 +32,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       button.addEventListener("click", function () { copyFrom(button.getAttribute("data-copy"), button); });
+    });
+    // Typing a number of days picks the "expires in days" choice it belongs to.
+    document.querySelectorAll("input[data-check]").forEach(function (input) {
+      input.addEventListener("input", function () {
+        var radio = document.getElementById(input.getAttribute("data-check"));
+        if (radio && input.value) radio.checked = true;
+      });
     });
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
