@@ -166,15 +166,21 @@ async def top_up_dev(client: FormClient, usd: str) -> Page:
     return await client.post(page.url.removeprefix(client.base), {"action": "pay"})
 
 
-async def create_key(client: FormClient, name: str = "ci", group: str = "default") -> tuple[int, str]:
+async def create_key(
+    client: FormClient, name: str = "ci", group: str = "default", **fields: str
+) -> tuple[int, str]:
+    """Create a key through the form; ``fields`` are more form fields (``scopes`` space-separated).
+    Returns (key id, secret)."""
     page = await client.get("/keys/new")
     group_id = re.search(rf'<option value="(\d+)"[^>]*>{re.escape(group)}\b', page.text)
     assert group_id, page.text[:3000]
-    page = await client.post("/keys/new", {"name": name, "group_id": group_id.group(1), "quota": "0"})
-    secret = re.search(r'data-testid="secret"|value="(sk-byts-[^"]+)"', page.text)
+    data: list[tuple[str, str]] = [("name", name), ("group_id", group_id.group(1)), ("quota", "0")]
+    for field, value in fields.items():
+        data += [("scopes", s) for s in value.split()] if field == "scopes" else [(field, value)]
+    page = await client.post("/keys/new", data)
     m = re.search(r'value="(sk-byts-[A-Za-z0-9_-]+)"', page.text)
     key_id = re.search(r'href="/test\?key=(\d+)"', page.text)
-    assert secret and m and key_id, (page.status, page.text[:3000])
+    assert 'data-testid="secret"' in page.text and m and key_id, (page.status, page.text[:3000])
     return int(key_id.group(1)), m.group(1)
 
 

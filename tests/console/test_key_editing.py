@@ -16,7 +16,7 @@ import pytest
 from bytespike.storage import keys as key_rows
 from bytespike.storage.records import KeyRecord
 from tests.console.browser import check_page, signed_in
-from tests.console.support import PASSWORD, ConsoleHarness, FormClient, sign_up
+from tests.console.support import PASSWORD, ConsoleHarness, FormClient, create_key, sign_up
 
 
 async def _record(console: ConsoleHarness, key_id: int) -> KeyRecord:
@@ -31,24 +31,6 @@ def _expires(record: KeyRecord) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-async def _new_key(client: FormClient, **fields: str) -> tuple[int, str]:
-    """Create a key through the form; returns (id, secret)."""
-    page = await client.get("/keys/new")
-    group_id = re.search(r'<option value="(\d+)"[^>]*>default\b', page.text)
-    assert group_id
-    data: list[tuple[str, str]] = [("group_id", group_id.group(1)), ("quota", "0")]
-    for name, value in fields.items():
-        if name == "scopes":
-            data += [("scopes", s) for s in value.split()]
-        else:
-            data.append((name, value))
-    page = await client.post("/keys/new", data)
-    secret = re.search(r'value="(sk-byts-[A-Za-z0-9_-]+)"', page.text)
-    key_id = re.search(r'href="/test\?key=(\d+)"', page.text)
-    assert secret and key_id, (page.status, page.text[-2000:])
-    return int(key_id.group(1)), secret.group(1)
-
-
 @pytest.fixture
 async def owner(console: ConsoleHarness) -> Any:
     client = FormClient(console.url)
@@ -61,7 +43,7 @@ async def owner(console: ConsoleHarness) -> Any:
 
 async def test_owner_edits_a_key_through_the_page(console: ConsoleHarness, owner: Any, browser: Any) -> None:
     client, email = owner
-    key_id, _ = await _new_key(client, name="edit-me", expires_in_days="30")
+    key_id, _ = await create_key(client, "edit-me", expires_in_days="30")
     expires = _expires(await _record(console, key_id))
     assert expires is not None and timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
 
@@ -163,9 +145,9 @@ async def test_a_sub_key_is_refused_settings_beyond_its_parent(
     console: ConsoleHarness, owner: Any, browser: Any
 ) -> None:
     client, email = owner
-    parent_id, parent_secret = await _new_key(
+    parent_id, parent_secret = await create_key(
         client,
-        name="parent",
+        "parent",
         rate_limit_1d="5",
         expires_in_days="30",
         scopes="inference models:read keys:read keys:write",
@@ -214,7 +196,7 @@ async def test_contradictory_expiry_and_bad_wallet_are_field_errors(
     console: ConsoleHarness, owner: Any
 ) -> None:
     client, _ = owner
-    key_id, _ = await _new_key(client, name="exp")
+    key_id, _ = await create_key(client, "exp")
     page = await client.get(f"/keys/{key_id}")
     group_id = re.search(r'<option value="(\d+)" selected', page.text).group(1)  # type: ignore[union-attr]
     page = await client.post(
