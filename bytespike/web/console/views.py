@@ -45,25 +45,20 @@ SECURITY_HEADERS = {
 
 
 def usd(micros: int | None) -> str:
+    """USD for people: cents, except that an amount under a dollar with digits below the cent
+    shows them all (``85`` → ``$0.000085``, never ``$0.00``: a probe costs a few micro-USD)."""
     if micros is None:
         return "—"
     sign = "-" if micros < 0 else ""
-    return f"{sign}${micros_to_usd(abs(micros))}"
-
-
-def usd_exact(micros: int | None) -> str:
-    """Every digit for amounts under a cent (a probe costs a few micro-USD)."""
-    if micros is None:
-        return "—"
-    if 0 < abs(micros) < 10_000:
-        return f"{'-' if micros < 0 else ''}${micros_to_usd_exact(abs(micros))}"
-    return usd(micros)
+    amount = abs(micros)
+    if amount < 1_000_000 and amount % 10_000:
+        return f"{sign}${micros_to_usd_exact(amount)}"
+    return f"{sign}${micros_to_usd(amount)}"
 
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["usd"] = usd
-    env.filters["usd_exact"] = usd_exact
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d is not None else "—"
     return env
 
