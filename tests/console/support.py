@@ -104,9 +104,9 @@ class Page:
 class FormClient:
     """A cookie-keeping client: GET a page, post its form with the page's CSRF token."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
         self.base = base
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
         self.last: Page | None = None
 
     async def close(self) -> None:
