@@ -127,6 +127,22 @@ class ConsoleAccounts:
                 raise AccountError("this invite code is unknown or already used", "invite_code")
         return user
 
+    async def check_invite(self, invite_code: str | None) -> str | None:
+        """The normalized code, checked usable now when sign-up is invite-only (raises
+        `AccountError` on ``invite_code``); None when none was given on an open server.
+
+        For a sign-up that leaves for an identity provider first: the code is redeemed only
+        when the account is created, so this is a courtesy check, not a reservation."""
+        code = normalize_invite(invite_code or "")
+        if not self.invite_only:
+            return code or None
+        if not INVITE_PATTERN.match(code):
+            raise AccountError("an invite code looks like BS-XXXX-XXXX", "invite_code")
+        async with self._engine.connect() as conn:
+            if not await invites.is_unused(conn, code):
+                raise AccountError("this invite code is unknown or already used", "invite_code")
+        return code
+
     async def check_password(self, *, email: str, password: str) -> UserRecord | None:
         """The active user whose password this is, or None (same cost either way)."""
         async with self._engine.connect() as conn:

@@ -85,6 +85,10 @@ async def sign_up(visit: Visit) -> Response:
         else:
             await _send_verification(visit, user.id, user.email)
             return await _sign_in_as(visit, user, "password", "/verify-email")
+    return _sign_up_page(visit, errors, values)
+
+
+def _sign_up_page(visit: Visit, errors: dict[str, str], values: dict[str, str]) -> Response:
     return visit.render(
         "sign_up.html", status=400 if errors else 200, errors=errors, values=values, **_auth_context(visit)
     )
@@ -205,11 +209,22 @@ async def reset_password(visit: Visit) -> Response:
 
 # ---------------------------------------------------------------------------- Google
 async def google_start(visit: Visit) -> Response:
+    """GET from the sign-in page (and ``?invite=`` links); POST from the sign-up form, carrying
+    the invite code typed there, which is checked before the browser leaves for Google."""
     oidc = visit.services.oidc
     if oidc is None:
         return visit.render(
             "error.html", status=404, title="Not available", message="Google sign-in is not configured."
         )
+    invite = visit.request.query_params.get("invite", "")
+    if visit.request.method == "POST":
+        invite = visit.field("invite_code")
+        try:
+            invite = await visit.services.accounts.check_invite(invite) or ""
+        except AccountError as exc:
+            return _sign_up_page(
+                visit, {exc.field or "form": str(exc)}, {"email": visit.field("email"), "invite_code": invite}
+            )
     try:
         url, state = await oidc.authorization_url(visit.base_url + "/auth/google/callback")
     except (OidcError, OSError, KeyError) as exc:
@@ -220,7 +235,7 @@ async def google_start(visit: Visit) -> Response:
             title="Google sign-in failed",
             message="Google could not be reached. Try again.",
         )
-    state["invite"] = visit.request.query_params.get("invite", "")
+    state["invite"] = invite
     state["next"] = safe_next(visit.request.query_params.get("next"))
     visit.cookie_ops.append(lambda r: visit.services.cookies.set_oidc(r, state))
     return redirect(url)

@@ -44,7 +44,7 @@ PAGES: tuple[tuple[str, Handler, tuple[str, ...], str, str], ...] = (
     ("/sign-out", auth_pages.sign_out, POST, PUBLIC, "anyone"),
     ("/forgot-password", auth_pages.forgot_password, BOTH, PUBLIC, "anyone"),
     ("/reset-password", auth_pages.reset_password, BOTH, PUBLIC, "anyone"),
-    ("/auth/google", auth_pages.google_start, GET, PUBLIC, "anyone"),
+    ("/auth/google", auth_pages.google_start, BOTH, PUBLIC, "anyone"),
     ("/auth/google/callback", auth_pages.google_callback, GET, PUBLIC, "anyone"),
     ("/verify-email", auth_pages.verify_email, BOTH, MODELS_READ, "signed-in"),
     ("/verify-email/resend", auth_pages.resend_code, POST, MODELS_READ, "signed-in"),

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from bytespike.access.console_accounts import ConsoleAccounts
 from bytespike.access.console_sessions import ConsoleSessions
@@ -81,6 +82,14 @@ class ConsoleServices:
         """Called by the app's lifespan on the way out."""
         await self.address_budget.close()
         await self.email_budget.close()
+
+    @property
+    def oidc_origin(self) -> str | None:
+        """The Google sign-in provider's origin (its issuer's), when it is configured."""
+        if self.oidc is None:
+            return None
+        url = urlsplit(self.oidc.issuer)
+        return f"{url.scheme}://{url.netloc}"
 
     @property
     def engine(self) -> Any:

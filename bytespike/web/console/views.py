@@ -33,8 +33,10 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
 )
+"""``form-action`` comes last so that the Google sign-in provider's origin can be appended when it
+is configured (`ConsoleServices.oidc_origin`): browsers apply ``form-action`` to the redirects
+that follow a form, and "Sign up with Google" is a form (it carries the typed invite code)."""
 SECURITY_HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
@@ -128,6 +130,8 @@ def redirect(url: str) -> RedirectResponse:
 def _finish(visit: Visit, response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    if visit.services.oidc_origin:
+        response.headers["content-security-policy"] = f"{CONTENT_SECURITY_POLICY} {visit.services.oidc_origin}"
     if visit.services.cookies.secure:
         response.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
     if visit.new_csrf:
