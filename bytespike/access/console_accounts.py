@@ -89,6 +89,8 @@ class ExternalIdentity:
     subject: str
     email: str
     email_verified: bool
+    auth_time: int | None = None
+    """When the person last authenticated at the provider (Unix seconds), when it says."""
 
 
 class ConsoleAccounts:
@@ -152,6 +154,19 @@ class ConsoleAccounts:
         if not ok or user is None or user.status != "active":
             return None
         return user
+
+    async def has_password(self, user: UserRecord) -> bool:
+        """False for accounts made through an identity provider (nothing to re-enter)."""
+        async with self._engine.connect() as conn:
+            found = await directory.password_hash(conn, user.email)
+        return found is not None and found[1] is not None
+
+    async def is_linked(self, user_id: int, *, issuer: str, subject: str | None = None) -> bool:
+        """Whether the user has an identity at ``issuer`` (that one, when ``subject`` is given)."""
+        async with self._engine.connect() as conn:
+            if subject is not None:
+                return await identities.user_for_identity(conn, provider=issuer, subject=subject) == user_id
+            return await identities.has_identity(conn, user_id=user_id, provider=issuer)
 
     async def user(self, user_id: int) -> UserRecord | None:
         async with self._engine.connect() as conn:

@@ -67,16 +67,23 @@ async def check_page(page: Any, name: str) -> None:
 
 
 @asynccontextmanager
-async def signed_in(browser: Any, base: str, email: str, password: str) -> AsyncIterator[Any]:
-    """A page of a fresh browser context, signed in as ``email``; the context closes after."""
+async def fresh_page(browser: Any) -> AsyncIterator[Any]:
+    """A page of a fresh browser context (no cookies) at desktop size; the context closes after."""
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
     page.set_default_timeout(15_000)
     try:
-        await sign_in(page, base, email, password)
         yield page
     finally:
         await context.close()
+
+
+@asynccontextmanager
+async def signed_in(browser: Any, base: str, email: str, password: str) -> AsyncIterator[Any]:
+    """A `fresh_page`, signed in as ``email``."""
+    async with fresh_page(browser) as page:
+        await sign_in(page, base, email, password)
+        yield page
 
 
 async def sign_in(page: Any, base: str, email: str, password: str) -> None:

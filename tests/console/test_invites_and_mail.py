@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bytespike.access.issuance import create_user
-from tests.console.browser import DESKTOP, PHONE, check_page
+from tests.console.browser import DESKTOP, PHONE, check_page, fresh_page
 from tests.console.providers import OidcProvider, Person
 from tests.console.smtp import SMTP_USER, SmtpServer
 from tests.console.support import PASSWORD, ConsoleHarness, FormClient
@@ -60,10 +60,7 @@ async def test_invite_only_sign_up_and_the_verification_mail_over_smtp(
 ) -> None:
     (code,) = await mint_invites(invite_console, 1)
     email = _email("invited")
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    async with fresh_page(browser) as page:
         await page.goto(invite_console.url + "/sign-up")
         await page.fill("#f-email", email)
         await page.fill("#f-password", PASSWORD)
@@ -96,8 +93,6 @@ async def test_invite_only_sign_up_and_the_verification_mail_over_smtp(
         await page.fill("#f-code", found.group(1))
         await page.click("button:has-text('Verify')")
         await page.wait_for_url("**/dashboard?notice=verified")
-    finally:
-        await context.close()
 
     await assert_spent(invite_console, code)
 
@@ -133,10 +128,7 @@ async def test_google_sign_up_with_a_typed_invite_code(
     (code,) = await mint_invites(invite_console, 1)
     email = _email("google-invited")
     oidc.person = Person(sub=uuid.uuid4().hex, email=email)
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    async with fresh_page(browser) as page:
         # Without a code, Google sign-up is refused before anything is created.
         await page.goto(invite_console.url + "/sign-in")
         await page.click("text=Sign in with Google")
@@ -158,7 +150,5 @@ async def test_google_sign_up_with_a_typed_invite_code(
         assert email in await page.inner_text("header")
         await page.goto(invite_console.url + "/keys")
         assert await page.is_visible("text=Create a key")  # Google verified the address
-    finally:
-        await context.close()
 
     await assert_spent(invite_console, code)

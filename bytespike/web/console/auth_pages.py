@@ -12,6 +12,7 @@ from bytespike.access.console_accounts import AccountError
 from bytespike.storage.records import UserRecord
 from bytespike.web.console.mailer import Mail
 from bytespike.web.console.oidc import OidcError
+from bytespike.web.console.reveal_pages import REVEAL_PURPOSE, finish_google_reveal
 from bytespike.web.console.views import Visit, redirect
 
 log = logging.getLogger("bytespike.console")
@@ -257,6 +258,8 @@ async def google_callback(visit: Visit) -> Response:
         return failed("This sign-in attempt expired or did not start here. Try again.")
     if params.get("error"):
         return failed(f"Google answered: {params.get('error_description') or params.get('error')}")
+    if kept.get("purpose") == REVEAL_PURPOSE:
+        return await finish_google_reveal(visit, kept, params.get("code", ""))
     try:
         identity = await oidc.identity(
             code=params.get("code", ""),

@@ -1,5 +1,5 @@
-"""API keys: list (masked), create, edit, reveal (after re-entering the password), rotate and
-revoke — every action through the management API's own `KeyManager`."""
+"""API keys: list (masked), create, edit, rotate and revoke — every action through the
+management API's own `KeyManager` (reveal, after re-authentication, is reveal_pages.py)."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ async def _form_context(visit: Visit) -> dict[str, Any]:
     }
 
 
-async def _own_key(visit: Visit) -> KeyRecord | None:
+async def own_key(visit: Visit) -> KeyRecord | None:
     try:
         record = await visit.services.management.keys.get(
             visit.actor, int(visit.request.path_params["key_id"])
@@ -153,7 +153,7 @@ async def _own_key(visit: Visit) -> KeyRecord | None:
     return None if is_session_key(record.name) else record
 
 
-def _not_found(visit: Visit) -> Response:
+def not_found(visit: Visit) -> Response:
     return visit.render("error.html", status=404, title="Not found", message="No such key.")
 
 
@@ -226,9 +226,9 @@ async def _key_page(
 
 
 async def edit_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
+        return not_found(visit)
     if visit.request.method != "POST":
         return await _key_page(visit, record)
     fields, errors = _fields(visit, creating=False)
@@ -242,45 +242,17 @@ async def edit_key(visit: Visit) -> Response:
         else:
             return redirect(f"/keys/{record.id}?notice=saved")
     if status == 409:  # revoked meanwhile: show it as it is now, with the reason
-        fresh = await _own_key(visit)
+        fresh = await own_key(visit)
         return await _key_page(visit, fresh or record, errors=errors, status=status)
     return await _key_page(
         visit, record, errors=errors, values=_submitted(visit, _values(record)), status=status
     )
 
 
-async def reveal_key(visit: Visit) -> Response:
-    assert visit.user is not None
-    record = await _own_key(visit)
-    if record is None:
-        return _not_found(visit)
-    errors: dict[str, str] = {}
-    if visit.request.method == "POST":
-        # The same budget as sign-in: a stolen session cannot guess the password here either.
-        if await visit.services.email_budget.take(f"console-sign-in:{visit.user.email}") is not None:
-            errors["password"] = "Too many attempts. Wait a minute and try again."
-            return visit.render("key_reveal.html", status=429, errors=errors, key=record)
-        user = await visit.services.accounts.check_password(
-            email=visit.user.email, password=visit.field("password")
-        )
-        if user is None or user.id != visit.user.id:
-            errors["password"] = "The password is wrong."
-        else:
-            try:
-                record, secret = await visit.services.management.keys.reveal(visit.actor, record.id)
-            except GatewayError as exc:
-                _error(errors, exc)
-            else:
-                return visit.render(
-                    "key_secret.html", key=record, secret=secret, action="revealed", endpoint=visit.base_url
-                )
-    return visit.render("key_reveal.html", status=400 if errors else 200, errors=errors, key=record)
-
-
 async def rotate_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
+        return not_found(visit)
     raw = visit.field("grace_seconds") or "0"
     if not raw.isdigit():
         return await _key_page(
@@ -295,7 +267,7 @@ async def rotate_key(visit: Visit) -> Response:
     except GatewayError as exc:
         errors: dict[str, str] = {}
         _error(errors, exc)
-        fresh = await _own_key(visit)
+        fresh = await own_key(visit)
         values = {**_values(fresh or record), "grace_seconds": raw}
         return await _key_page(visit, fresh or record, errors=errors, values=values, status=exc.status)
     return visit.render(
@@ -304,8 +276,8 @@ async def rotate_key(visit: Visit) -> Response:
 
 
 async def revoke_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
+        return not_found(visit)
     await visit.services.management.keys.revoke(visit.actor, record.id)
     return redirect("/keys?notice=revoked")

@@ -25,6 +25,7 @@ from bytespike.web.console import (
     billing_pages,
     key_pages,
     probe_page,
+    reveal_pages,
     usage_pages,
 )
 from bytespike.web.console.services import ConsoleServices
@@ -61,7 +62,8 @@ PAGES: tuple[tuple[str, Handler, tuple[str, ...], str, str], ...] = (
     ("/keys", key_pages.keys_page, GET, KEYS_READ, "signed-in"),
     ("/keys/new", key_pages.new_key, BOTH, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}", key_pages.edit_key, BOTH, KEYS_WRITE, "signed-in"),
-    ("/keys/{key_id:int}/reveal", key_pages.reveal_key, BOTH, KEYS_WRITE, "signed-in"),
+    ("/keys/{key_id:int}/reveal", reveal_pages.reveal_key, BOTH, KEYS_WRITE, "signed-in"),
+    ("/keys/{key_id:int}/reveal/google", reveal_pages.reveal_with_google, POST, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}/rotate", key_pages.rotate_key, POST, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}/revoke", key_pages.revoke_key, POST, KEYS_WRITE, "signed-in"),
     ("/usage", usage_pages.usage_page, GET, USAGE_READ, "signed-in"),

@@ -131,7 +131,9 @@ def _finish(visit: Visit, response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
     if visit.services.oidc_origin:
-        response.headers["content-security-policy"] = f"{CONTENT_SECURITY_POLICY} {visit.services.oidc_origin}"
+        response.headers["content-security-policy"] = (
+            f"{CONTENT_SECURITY_POLICY} {visit.services.oidc_origin}"
+        )
     if visit.services.cookies.secure:
         response.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
     if visit.new_csrf:
