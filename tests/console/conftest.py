@@ -51,11 +51,24 @@ def google_env(oidc: OidcProvider) -> dict[str, str]:
     }
 
 
+EXCLUSIVE_GROUP = "vip"
+CONFIG = f"""
+[groups.{EXCLUSIVE_GROUP}]
+description = "An exclusive group: usable only with a grant."
+public = false
+models = ["gpt-5-4"]
+"""
+
+
 @pytest.fixture(scope="session")
 async def console(
     tmp_path_factory: pytest.TempPathFactory, oidc: OidcProvider
 ) -> AsyncIterator[ConsoleHarness]:
-    async with serving(ConsoleHarness(tmp_path_factory.mktemp("console"), **google_env(oidc))) as harness:
+    """The console with Google sign-in, and one exclusive routing group for grants."""
+    tmp = tmp_path_factory.mktemp("console")
+    (tmp / "bytespike.toml").write_text(CONFIG)
+    harness = ConsoleHarness(tmp, BYTESPIKE_CONFIG=str(tmp / "bytespike.toml"), **google_env(oidc))
+    async with serving(harness):
         yield harness
 
 
