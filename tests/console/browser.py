@@ -34,6 +34,10 @@ UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, sele
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
   .map(el => el.outerHTML.slice(0, 200))"""
 
+WIDER_THAN_THE_WINDOW = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth)
+  .map(el => el.outerHTML.slice(0, 120)).slice(-5)"""
+
 
 def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
@@ -63,7 +67,8 @@ async def check_page(page: Any, name: str) -> None:
     )
     assert result == [], f"{name}: axe violations {result}"
     overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+    wide = await page.evaluate(WIDER_THAN_THE_WINDOW) if overflow > 0 else []
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px: {wide}"
 
 
 @asynccontextmanager

@@ -184,6 +184,19 @@ async def create_key(
     return int(key_id.group(1)), m.group(1)
 
 
+async def chat(console: ConsoleHarness, secret: str, model: str = "gpt-5-4") -> tuple[int, dict[str, str]]:
+    """One small Chat Completions request with ``secret``: (status, lower-cased headers)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            console.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+        ) as r,
+    ):
+        await r.read()
+        return r.status, {k.lower(): v for k, v in r.headers.items()}
+
+
 def stripe_signature(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     """``Stripe-Signature`` as Stripe computes it (HMAC-SHA256 of ``t.payload``)."""
     t = int(time.time()) if timestamp is None else timestamp

@@ -9,12 +9,11 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import aiohttp
 from joserfc.jwk import RSAKey
 
 from tests.console.browser import DESKTOP, PHONE, check_page
 from tests.console.providers import OidcProvider, Person
-from tests.console.support import PASSWORD, ConsoleHarness
+from tests.console.support import PASSWORD, ConsoleHarness, chat
 
 MODEL = "gpt-5-4"
 
@@ -24,15 +23,7 @@ def dollars(micros: int) -> str:
 
 
 async def gateway_status(console: ConsoleHarness, secret: str) -> int:
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            console.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
-        ) as r,
-    ):
-        await r.read()
-        return r.status
+    return (await chat(console, secret, MODEL))[0]
 
 
 async def test_first_day_in_the_console(console: ConsoleHarness, browser: Any) -> None:

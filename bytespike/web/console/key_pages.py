@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from bytespike.access.console_sessions import is_session_key
 from bytespike.access.console_views import ConsoleViews
-from bytespike.access.keys_admin import MAX_GRACE_SECONDS, key_status
+from bytespike.access.keys_admin import MAX_GRACE_SECONDS, ORG_KEY_ROLES, key_status
 from bytespike.access.scopes import ALL_SCOPES, DEFAULT_SCOPES
 from bytespike.errors import GatewayError
 from bytespike.money import micros_to_usd
@@ -134,12 +134,11 @@ def _submitted(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
 async def _form_context(visit: Visit) -> dict[str, Any]:
     assert visit.principal is not None
     keys = visit.services.management.keys
-    account = await visit.services.management.statements.account(visit.principal)
-    org = account["org"] if account["org"] and account["org"]["role"] in ("owner", "admin") else None
+    wallets = await ConsoleViews(visit.services.engine).org_wallets(visit.principal.user_id)
     return {
         "groups": await keys.available_groups(visit.actor),
         "all_scopes": sorted(ALL_SCOPES - ({"admin"} if not visit.is_admin else set())),
-        "org": org,
+        "orgs": [w.org for w in wallets if w.role in ORG_KEY_ROLES],
     }
 
 
@@ -163,13 +162,14 @@ async def keys_page(visit: Visit) -> Response:
     )
     keys = [(k, key_status(k)) for k in listing.keys if not is_session_key(k.name)]
     verified = await visit.services.accounts.is_verified(visit.actor.user_id)
-    org = await ConsoleViews(visit.services.engine).org_keys(visit.actor.user_id)
     mine = {k.id for k, _ in keys}
-    org_keys = [(k, key_status(k)) for k in org[1] if k.id not in mine] if org else []
+    org_keys = [
+        (org, [(k, key_status(k)) for k in found if k.id not in mine])
+        for org, found in await ConsoleViews(visit.services.engine).org_keys(visit.actor.user_id)
+    ]
     return visit.render(
         "keys.html",
         keys=keys,
-        org=org[0] if org else None,
         org_keys=org_keys,
         verified=verified,
         endpoint=visit.base_url,
@@ -199,7 +199,7 @@ async def new_key(visit: Visit) -> Response:
                     "key_secret.html", key=record, secret=secret, action="created", endpoint=visit.base_url
                 )
     context = await _form_context(visit)
-    if "org_id" in errors and context["org"] is None:  # no wallet choice on this form to show it under
+    if "org_id" in errors and not context["orgs"]:  # no wallet choice on this form to show it under
         errors["form"] = errors.pop("org_id")
     return visit.render("key_form.html", status=status, errors=errors, values=values, key=None, **context)
 
