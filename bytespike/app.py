@@ -130,6 +130,8 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         catalogue, per_minute=settings.management_rate_per_minute, trusted_proxies=settings.trusted_proxies
     )
 
+    console = ConsoleServices(settings, management)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -210,6 +212,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
             await events.close()
             await gateway.resolver.close()
             await management.budget.close()
+            await console.close()
             await writer.close()
             await responses.close()
             await meter.close()
@@ -233,7 +236,7 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
 
     fallback = Starlette(
         routes=[
-            *console_routes(ConsoleServices(settings, management), api_root=_root),
+            *console_routes(console, api_root=_root),
             Route("/healthz", _health, methods=["GET"]),
             Route("/v1/generations/{request_id}", generation_endpoint, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -89,6 +89,8 @@ class ExternalIdentity:
     subject: str
     email: str
     email_verified: bool
+    auth_time: int | None = None
+    """When the person last authenticated at the provider (Unix seconds), when it says."""
 
 
 class ConsoleAccounts:
@@ -127,6 +129,22 @@ class ConsoleAccounts:
                 raise AccountError("this invite code is unknown or already used", "invite_code")
         return user
 
+    async def check_invite(self, invite_code: str | None) -> str | None:
+        """The normalized code, checked usable now when sign-up is invite-only (raises
+        `AccountError` on ``invite_code``); None when none was given on an open server.
+
+        For a sign-up that leaves for an identity provider first: the code is redeemed only
+        when the account is created, so this is a courtesy check, not a reservation."""
+        code = normalize_invite(invite_code or "")
+        if not self.invite_only:
+            return code or None
+        if not INVITE_PATTERN.match(code):
+            raise AccountError("an invite code looks like BS-XXXX-XXXX", "invite_code")
+        async with self._engine.connect() as conn:
+            if not await invites.is_unused(conn, code):
+                raise AccountError("this invite code is unknown or already used", "invite_code")
+        return code
+
     async def check_password(self, *, email: str, password: str) -> UserRecord | None:
         """The active user whose password this is, or None (same cost either way)."""
         async with self._engine.connect() as conn:
@@ -136,6 +154,19 @@ class ConsoleAccounts:
         if not ok or user is None or user.status != "active":
             return None
         return user
+
+    async def has_password(self, user: UserRecord) -> bool:
+        """False for accounts made through an identity provider (nothing to re-enter)."""
+        async with self._engine.connect() as conn:
+            found = await directory.password_hash(conn, user.email)
+        return found is not None and found[1] is not None
+
+    async def is_linked(self, user_id: int, *, issuer: str, subject: str | None = None) -> bool:
+        """Whether the user has an identity at ``issuer`` (that one, when ``subject`` is given)."""
+        async with self._engine.connect() as conn:
+            if subject is not None:
+                return await identities.user_for_identity(conn, provider=issuer, subject=subject) == user_id
+            return await identities.has_identity(conn, user_id=user_id, provider=issuer)
 
     async def user(self, user_id: int) -> UserRecord | None:
         async with self._engine.connect() as conn:

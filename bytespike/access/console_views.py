@@ -1,6 +1,7 @@
-"""Read-only views the console needs that the management API does not expose as such:
-the org wallet a member sees, every routing group with a user's grants, a user's wallet
-(for administrators), and the secret of a user's own key for the Test page's probe."""
+"""Read-only views the console needs that the management API does not expose as such: the org
+wallets a member sees, the keys of the orgs a user runs, every routing group with a user's
+grants, a user's wallet (for administrators), and the secret of a user's own key for the Test
+page's probe."""
 
 from __future__ import annotations
 
@@ -30,24 +31,24 @@ class ConsoleViews:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def org_wallet(self, user_id: int) -> OrgWallet | None:
-        """The wallet of the user's org (every member sees it, spec §1 "org wallets")."""
+    async def org_wallets(self, user_id: int) -> list[OrgWallet]:
+        """The wallet of every org the user belongs to (every member sees it, spec §1 "org wallets")."""
         async with self._engine.connect() as conn:
-            membership = await orgs.first_membership(conn, user_id)
-            if membership is None:
-                return None
-            org, role = membership
-            wallet = await accounts.get_wallet(conn, org.wallet_id)
-        assert wallet is not None
-        return OrgWallet(org, role, wallet)
+            found = []
+            for org, role in await orgs.memberships(conn, user_id):
+                wallet = await accounts.get_wallet(conn, org.wallet_id)
+                assert wallet is not None
+                found.append(OrgWallet(org, role, wallet))
+        return found
 
-    async def org_keys(self, user_id: int) -> tuple[OrgRecord, list[KeyRecord]] | None:
-        """Every key of the user's org, for its owners and admins (members see only their own)."""
+    async def org_keys(self, user_id: int) -> list[tuple[OrgRecord, list[KeyRecord]]]:
+        """Every key of each org the user owns or administers (members see only their own)."""
         async with self._engine.connect() as conn:
-            membership = await orgs.first_membership(conn, user_id)
-            if membership is None or membership[1] not in ORG_KEY_ROLES:
-                return None
-            return membership[0], await org_keys.keys_of_org(conn, membership[0].id)
+            return [
+                (org, await org_keys.keys_of_org(conn, org.id))
+                for org, role in await orgs.memberships(conn, user_id)
+                if role in ORG_KEY_ROLES
+            ]
 
     async def groups_with_grants(self, actor: Actor, user_id: int) -> tuple[list[GroupRecord], set[int]]:
         """Every routing group and the ids ``user_id`` holds a grant for (administrators only)."""

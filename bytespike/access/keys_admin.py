@@ -24,7 +24,7 @@ from bytespike.access.subkeys import KeyLimitsView, excess_over_parent
 from bytespike.errors import GatewayError
 from bytespike.routing.catalogue import Catalogue
 from bytespike.state.key_events import KeyEvents
-from bytespike.storage import accounts, audit, directory, key_changes, orgs
+from bytespike.storage import accounts, audit, directory, key_changes, orgs, user_settings
 from bytespike.storage import keys as key_rows
 from bytespike.storage.records import KeyRecord
 
@@ -171,6 +171,14 @@ class KeyManager:
         """Create a key (a sub-key when it has a parent); returns it and its secret, shown once."""
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
+            # Spec §2.4/§8: the email must be verified before any API key is created, whichever
+            # surface asks (operator-created accounts are verified at creation).
+            if await user_settings.email_verified_at(conn, actor.user_id) is None:
+                raise GatewayError(
+                    403,
+                    "email_not_verified",
+                    "verify your email address (the code mailed at sign-up) before creating API keys",
+                )
             parent_id = fields.get("parent_key_id")
             if parent_id is None and actor.is_subkey:
                 parent_id = actor.key_id

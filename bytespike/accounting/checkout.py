@@ -1,11 +1,11 @@
-"""Payment providers for top-ups: Stripe Checkout, and the development provider.
+"""Stripe Checkout, the payment provider for top-ups.
 
 `StripeCheckout` opens a Checkout Session (through the official ``stripe`` SDK, whose blocking
 HTTP call runs in a thread) and turns a webhook delivery into a confirmation only after its
 ``Stripe-Signature`` verifies against the endpoint secret. Only ``checkout.session.completed``
 with ``payment_status == "paid"`` (and ``checkout.session.async_payment_succeeded``) credit.
-`DevCheckout` stands in when no Stripe keys are configured: the console shows its own,
-clearly labelled payment page and credits through the same `topups.credit_payment`.
+(The development provider needs no code here: its page is the console's own,
+web/console/billing_pages.py, and credits through the same `topups.credit_payment`.)
 """
 
 from __future__ import annotations
@@ -129,8 +129,3 @@ class StripeCheckout:
             reason=reason,
         )
 
-
-class DevCheckout:
-    """No money moves: the console's own page plays the payment provider (development only)."""
-
-    name = "dev"

@@ -60,6 +60,10 @@ class UsageQuery:
     until: datetime | None = None
 
 
+ORG_WIDE_ROLES = frozenset({"owner", "admin"})
+"""Org roles that see every member's usage of the org wallet (plain members see their own)."""
+
+
 class Statements:
     def __init__(
         self, engine: AsyncEngine, catalogue: Catalogue, held_micros: Callable[[int], int] = lambda _w: 0
@@ -74,14 +78,31 @@ class Statements:
             return None
         return [p.key_id, *await key_changes.descendant_ids(conn, p.key_id)]
 
-    async def _filter(self, conn: Any, p: Principal, q: UsageQuery) -> UsageFilter:
+    async def _filter(self, conn: Any, p: Principal, q: UsageQuery, org_id: int | None = None) -> UsageFilter:
+        """The caller's requests; with ``org_id``, those billed to that org's wallet: every
+        member's for its owners and admins, only the caller's own for plain members."""
         visible = await self._visible_keys(conn, p)
         keys: Sequence[int] | None = visible
         if q.api_key_id is not None:
             if visible is not None and q.api_key_id not in visible:
                 raise GatewayError(404, "not_found", f"no key with id {q.api_key_id}", "api_key_id")
             keys = [q.api_key_id]
-        return UsageFilter(user_id=p.user_id, api_key_ids=keys, model=q.model, since=q.since, until=q.until)
+        user_id: int | None = p.user_id
+        if org_id is not None:
+            role = await self._org_role(conn, p, org_id)
+            user_id = None if role in ORG_WIDE_ROLES else p.user_id
+        return UsageFilter(
+            user_id=user_id, api_key_ids=keys, model=q.model, since=q.since, until=q.until, org_id=org_id
+        )
+
+    @staticmethod
+    async def _org_role(conn: Any, p: Principal, org_id: int) -> str:
+        role = await orgs.membership(conn, org_id, p.user_id)
+        if role is None:
+            raise GatewayError(
+                404, "not_found", f"no organization with id {org_id} of which you are a member", "org_id"
+            )
+        return role
 
     def _wallet(self, wallet_id: int, balance: int) -> dict[str, Any]:
         held = self._held(wallet_id)
@@ -193,17 +214,30 @@ class Statements:
 
     # ------------------------------------------------------------------ usage rows and rollups
     async def usage_rows(
-        self, p: Principal, q: UsageQuery, *, before_id: int | None, page: int, limit: int
+        self,
+        p: Principal,
+        q: UsageQuery,
+        *,
+        before_id: int | None,
+        page: int,
+        limit: int,
+        org_id: int | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         async with self._engine.connect() as conn:
-            f = await self._filter(conn, p, q)
+            f = await self._filter(conn, p, q, org_id)
             rows = await usage_queries.usage_rows(
                 conn, f, before_id=before_id, offset=(page - 1) * limit, limit=limit + 1
             )
         return [usage_row(r) for r in rows[:limit]], len(rows) > limit
 
     async def rollup(
-        self, p: Principal, q: UsageQuery, group_by: Sequence[str], now: datetime | None = None
+        self,
+        p: Principal,
+        q: UsageQuery,
+        group_by: Sequence[str],
+        now: datetime | None = None,
+        *,
+        org_id: int | None = None,
     ) -> dict[str, Any]:
         now = now or datetime.now(UTC)
         since = q.since or now - timedelta(days=30)
@@ -219,7 +253,7 @@ class Statements:
                 "group_by",
             )
         async with self._engine.connect() as conn:
-            f = await self._filter(conn, p, UsageQuery(q.api_key_id, q.model, since, until))
+            f = await self._filter(conn, p, UsageQuery(q.api_key_id, q.model, since, until), org_id)
             rows = await usage_queries.rollup(conn, f, group_by)
         buckets = []
         totals = {"total_usd": 0.0, "total_micros": 0, "input_tokens": 0, "output_tokens": 0, "call_count": 0}
@@ -252,11 +286,19 @@ class Statements:
         until: datetime | None,
         page: int,
         page_size: int,
+        org_id: int | None = None,
     ) -> dict[str, Any]:
+        """The caller's wallet ledger; with ``org_id``, that org's (any member may read it)."""
         async with self._engine.connect() as conn:
+            wallet_id = p.wallet_id
+            if org_id is not None:
+                await self._org_role(conn, p, org_id)
+                org = await orgs.get_org(conn, org_id)
+                assert org is not None
+                wallet_id = org.wallet_id
             result = await ledger_queries.ledger_page(
                 conn,
-                wallet_id=p.wallet_id,
+                wallet_id=wallet_id,
                 kind=kind,
                 since=since,
                 until=until,

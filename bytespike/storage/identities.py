@@ -27,3 +27,12 @@ async def link_identity(
             provider=provider, subject=subject, user_id=user_id, email=email, created_at=now
         )
     )
+
+
+async def has_identity(conn: AsyncConnection, *, user_id: int, provider: str) -> bool:
+    value = await conn.scalar(
+        sa.select(user_identities.c.subject).where(
+            user_identities.c.user_id == user_id, user_identities.c.provider == provider
+        )
+    )
+    return value is not None

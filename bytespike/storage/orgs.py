@@ -110,6 +110,17 @@ async def first_membership(conn: AsyncConnection, user_id: int) -> tuple[OrgReco
     return (_org(row), row.member_role) if row is not None else None
 
 
+async def memberships(conn: AsyncConnection, user_id: int) -> list[tuple[OrgRecord, str]]:
+    """Every org the user belongs to and their role in it, oldest membership first."""
+    rows = await conn.execute(
+        sa.select(*_ORG_COLUMNS, org_members.c.role.label("member_role"))
+        .select_from(_ORG_JOIN.join(org_members, org_members.c.org_id == orgs.c.id))
+        .where(org_members.c.user_id == user_id)
+        .order_by(org_members.c.created_at, orgs.c.id)
+    )
+    return [(_org(row), row.member_role) for row in rows]
+
+
 async def set_member(conn: AsyncConnection, org_id: int, user_id: int, role: str) -> None:
     if await membership(conn, org_id, user_id) is None:
         await conn.execute(

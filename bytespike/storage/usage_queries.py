@@ -22,16 +22,24 @@ ROLLUP_DIMENSIONS = ("day", "hour", "model", "api_key")
 
 @dataclass(frozen=True, slots=True)
 class UsageFilter:
-    user_id: int
+    user_id: int | None
+    """Requests by this user's keys; None only with ``org_id`` (every member's org-key requests)."""
     api_key_ids: Sequence[int] | None = None
     """Only these keys (a sub-key sees its own subtree); None means every key of the user."""
     model: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    org_id: int | None = None
+    """Only requests billed to this org's wallet (made with its org keys)."""
 
 
 def _where(q: Any, f: UsageFilter) -> Any:
-    q = q.where(usage_records.c.user_id == f.user_id)
+    if f.user_id is None and f.org_id is None:
+        raise ValueError("a usage filter names a user or an org")
+    if f.user_id is not None:
+        q = q.where(usage_records.c.user_id == f.user_id)
+    if f.org_id is not None:
+        q = q.where(usage_records.c.org_id == f.org_id)
     if f.api_key_ids is not None:
         q = q.where(usage_records.c.api_key_id.in_(list(f.api_key_ids)))
     if f.model is not None:

@@ -19,7 +19,7 @@ from bytespike.access.secrets import KeySealer
 from bytespike.routing.catalogue import load_catalogue
 from bytespike.storage import accounts, ledger
 from bytespike.storage.engine import create_engine, upgrade
-from tests.support.processes import free_port, start
+from tests.support.processes import start_gateways
 from tests.support.services import create_pg_database, drop_pg_database, redis_or_skip
 
 SECRET = "multiprocess-test-secret-0123456789"
@@ -72,17 +72,7 @@ async def test_second_process_refuses_rotated_and_revoked_secrets_within_a_secon
             "BYTESPIKE_DATA_DIR": str(tmp_path),
             "BYTESPIKE_KEY_CACHE_TTL": "30",
         }
-        for name in ("a", "b"):
-            port = free_port()
-            processes.append(
-                start(
-                    ["serve", "--port", str(port), "--workers", "1"],
-                    env,
-                    "/healthz",
-                    port,
-                    tmp_path / f"gateway-{name}.log",
-                )
-            )
+        processes += start_gateways(env, tmp_path)
         a, b = (p.url for p in processes)
         auth = {"authorization": f"Bearer {admin_key.key}"}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:

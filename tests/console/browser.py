@@ -5,6 +5,8 @@ form control labelled, and no sideways scrolling at phone width."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,10 @@ UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, sele
   .filter(el => el.type !== 'hidden')
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
   .map(el => el.outerHTML.slice(0, 200))"""
+
+WIDER_THAN_THE_WINDOW = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth)
+  .map(el => el.outerHTML.slice(0, 120)).slice(-5)"""
 
 
 def require_chromium() -> None:
@@ -61,4 +67,34 @@ async def check_page(page: Any, name: str) -> None:
     )
     assert result == [], f"{name}: axe violations {result}"
     overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+    wide = await page.evaluate(WIDER_THAN_THE_WINDOW) if overflow > 0 else []
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px: {wide}"
+
+
+@asynccontextmanager
+async def fresh_page(browser: Any) -> AsyncIterator[Any]:
+    """A page of a fresh browser context (no cookies) at desktop size; the context closes after."""
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def signed_in(browser: Any, base: str, email: str, password: str) -> AsyncIterator[Any]:
+    """A `fresh_page`, signed in as ``email``."""
+    async with fresh_page(browser) as page:
+        await sign_in(page, base, email, password)
+        yield page
+
+
+async def sign_in(page: Any, base: str, email: str, password: str) -> None:
+    """Sign in through the page, as a person would."""
+    await page.goto(base + "/sign-in")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", password)
+    await page.click("main button:has-text('Sign in')")
+    await page.wait_for_url("**/dashboard")

@@ -76,6 +76,11 @@ class OidcProvider:
     """What the JWKS publishes; a different key than ``signing_key`` simulates a forged token."""
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    authorize_requests: list[dict[str, str]] = field(default_factory=list)
+    signed_in_at: int = field(default_factory=lambda: int(time.time()) - 3600)
+    """When the person signed in at the provider; ``auth_time`` unless a fresh login is asked for."""
+    honours_reauthentication: bool = True
+    """False: ``prompt=login``/``max_age`` are ignored, as a careless provider would."""
     server: LocalServer | None = None
 
     @property
@@ -106,8 +111,13 @@ class OidcProvider:
             q = request.query_params
             if q.get("client_id") != CLIENT_ID or q.get("response_type") != "code":
                 return JSONResponse({"error": "invalid_request"}, status_code=400)
+            self.authorize_requests.append(dict(q))
             code = uuid.uuid4().hex
+            fresh = q.get("prompt") == "login" or q.get("max_age") == "0"
             self.codes[code] = {
+                "auth_time": int(time.time())
+                if fresh and self.honours_reauthentication
+                else self.signed_in_at,
                 "nonce": q.get("nonce"),
                 "redirect_uri": q.get("redirect_uri"),
                 "challenge": q.get("code_challenge"),
@@ -145,6 +155,7 @@ class OidcProvider:
                 "email_verified": person.email_verified,
                 "iat": now,
                 "exp": now + 300,
+                "auth_time": grant["auth_time"],
                 "nonce": grant["nonce"],
             }
             id_token = jwt.encode({"alg": "RS256", "kid": "test-1"}, claims, self.signing_key)

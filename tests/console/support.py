@@ -104,9 +104,9 @@ class Page:
 class FormClient:
     """A cookie-keeping client: GET a page, post its form with the page's CSRF token."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
         self.base = base
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
         self.last: Page | None = None
 
     async def close(self) -> None:
@@ -166,16 +166,35 @@ async def top_up_dev(client: FormClient, usd: str) -> Page:
     return await client.post(page.url.removeprefix(client.base), {"action": "pay"})
 
 
-async def create_key(client: FormClient, name: str = "ci", group: str = "default") -> tuple[int, str]:
+async def create_key(
+    client: FormClient, name: str = "ci", group: str = "default", **fields: str
+) -> tuple[int, str]:
+    """Create a key through the form; ``fields`` are more form fields (``scopes`` space-separated).
+    Returns (key id, secret)."""
     page = await client.get("/keys/new")
     group_id = re.search(rf'<option value="(\d+)"[^>]*>{re.escape(group)}\b', page.text)
     assert group_id, page.text[:3000]
-    page = await client.post("/keys/new", {"name": name, "group_id": group_id.group(1), "quota": "0"})
-    secret = re.search(r'data-testid="secret"|value="(sk-byts-[^"]+)"', page.text)
+    data: list[tuple[str, str]] = [("name", name), ("group_id", group_id.group(1)), ("quota", "0")]
+    for field, value in fields.items():
+        data += [("scopes", s) for s in value.split()] if field == "scopes" else [(field, value)]
+    page = await client.post("/keys/new", data)
     m = re.search(r'value="(sk-byts-[A-Za-z0-9_-]+)"', page.text)
     key_id = re.search(r'href="/test\?key=(\d+)"', page.text)
-    assert secret and m and key_id, (page.status, page.text[:3000])
+    assert 'data-testid="secret"' in page.text and m and key_id, (page.status, page.text[:3000])
     return int(key_id.group(1)), m.group(1)
+
+
+async def chat(console: ConsoleHarness, secret: str, model: str = "gpt-5-4") -> tuple[int, dict[str, str]]:
+    """One small Chat Completions request with ``secret``: (status, lower-cased headers)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            console.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+        ) as r,
+    ):
+        await r.read()
+        return r.status, {k.lower(): v for k, v in r.headers.items()}
 
 
 def stripe_signature(payload: bytes, secret: str, timestamp: int | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import aiohttp
 import pytest
 
 from tests.console.support import PASSWORD, ConsoleHarness, FormClient, create_key, sign_up
@@ -184,3 +185,28 @@ async def test_root_serves_browsers_the_console_and_clients_json(
         assert r.status == 303 and r.headers["location"] == "/dashboard"
     async with client.http.get(console.url + "/", headers={"accept": "application/json"}) as r:
         assert r.status == 200 and (await r.json())["service"] == "bytespike"
+
+
+async def test_the_management_api_also_refuses_keys_before_the_email_is_verified(
+    console: ConsoleHarness, client: FormClient
+) -> None:
+    """The rule lives in the shared `KeyManager`, not only in the console's key page."""
+    email = await sign_up(console, client, verify=False)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            console.url + "/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD}
+        ) as r:
+            assert r.status == 200, await r.text()
+            management_key = (await r.json())["key"]
+        headers = {"authorization": f"Bearer {management_key}"}
+        async with http.post(
+            console.url + "/api/v1/keys", json={"name": "early", "group_id": 1}, headers=headers
+        ) as r:
+            error = (await r.json())["error"]
+            assert r.status == 403 and error["code"] == "email_not_verified", error
+        await client.get("/verify-email")
+        await client.post("/verify-email", {"code": await console.verification_code(email)})
+        async with http.post(
+            console.url + "/api/v1/keys", json={"name": "now", "group_id": 1}, headers=headers
+        ) as r:
+            assert r.status == 201, await r.text()

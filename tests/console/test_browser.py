@@ -4,31 +4,18 @@ page checked for accessibility and phone-width layout, with screenshots as test 
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import aiohttp
-import pytest
 from joserfc.jwk import RSAKey
-from playwright.async_api import async_playwright
 
-from tests.console.browser import DESKTOP, PHONE, check_page, launch
+from tests.console.browser import DESKTOP, PHONE, check_page
 from tests.console.providers import OidcProvider, Person
-from tests.console.support import PASSWORD, ConsoleHarness
+from tests.console.support import PASSWORD, ConsoleHarness, chat
 
 MODEL = "gpt-5-4"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with async_playwright() as p:
-        b = await launch(p)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 def dollars(micros: int) -> str:
@@ -36,15 +23,7 @@ def dollars(micros: int) -> str:
 
 
 async def gateway_status(console: ConsoleHarness, secret: str) -> int:
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            console.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
-        ) as r,
-    ):
-        await r.read()
-        return r.status
+    return (await chat(console, secret, MODEL))[0]
 
 
 async def test_first_day_in_the_console(console: ConsoleHarness, browser: Any) -> None:
@@ -144,6 +123,16 @@ async def test_first_day_in_the_console(console: ConsoleHarness, browser: Any) -
         " && !!Chart.getChart('chart-spend-day') && !!Chart.getChart('chart-tokens-model')",
         timeout=15_000,
     )
+    # Axes in plain USD and whole tokens, never "9.00000E-5".
+    spend_ticks = await page.evaluate(
+        "() => Chart.getChart('chart-spend-day').scales.y.ticks.map(t => t.label)"
+    )
+    token_ticks = await page.evaluate(
+        "() => Chart.getChart('chart-tokens-day').scales.y.ticks.map(t => t.label)"
+    )
+    assert spend_ticks and all(re.fullmatch(r"\$\d+(\.\d+)?", t) for t in spend_ticks), spend_ticks
+    assert token_ticks and all(re.fullmatch(r"[\d,]+", t) for t in token_ticks), token_ticks
+    assert "1 request · " in await page.inner_text("[data-testid=usage-totals]")
     await check_page(page, "13-usage")
     async with page.expect_download() as download_info:
         await page.click("text=Export CSV")
@@ -153,6 +142,9 @@ async def test_first_day_in_the_console(console: ConsoleHarness, browser: Any) -
     await page.click("nav >> text=Dashboard")
     assert await page.inner_text("[data-testid=balance]") == dollars(20_600_000 - cost)
     assert MODEL in await page.inner_text("main")
+    # A sub-cent spend reads as what it is, not "$0.00".
+    exact = "$" + format(Decimal(cost) / 1_000_000, "f")
+    assert cost < 10_000 and exact in await page.inner_text("tr:has-text('last 5 hours')")
     await check_page(page, "14-dashboard")
     assert await gateway_status(console, secret) == 200
 

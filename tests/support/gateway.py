@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bytespike.access.issuance import KeySpec, create_user, issue_key
 from bytespike.access.secrets import KeySealer
-from bytespike.routing.catalogue import load_catalogue
+from bytespike.routing.catalogue import Catalogue, load_catalogue
 from bytespike.storage import accounts, ledger
 from bytespike.storage.engine import create_engine, upgrade
 from bytespike.storage.schema import usage_records, wallets
@@ -31,6 +31,17 @@ class TestKey:
     user_id: int
     wallet_id: int
     email: str
+
+
+async def prepare_database(url: str, catalogue: Catalogue) -> Any:
+    """An engine on ``url`` with the schema migrated and the catalogue's routing groups in it."""
+    engine = create_engine(url)
+    await upgrade(engine)
+    async with engine.begin() as conn:
+        await accounts.sync_groups(
+            conn, {g.name: (g.description, g.public) for g in catalogue.groups.values()}
+        )
+    return engine
 
 
 class GatewayHarness:
@@ -91,12 +102,7 @@ class GatewayHarness:
             path.write_text(self.config)
             self.extra_env["BYTESPIKE_CONFIG"] = str(path)
             self.catalogue = load_catalogue(tomllib.loads(self.config))
-        self.engine = create_engine(self.db_url)
-        await upgrade(self.engine)
-        async with self.engine.begin() as conn:
-            await accounts.sync_groups(
-                conn, {g.name: (g.description, g.public) for g in self.catalogue.groups.values()}
-            )
+        self.engine = await prepare_database(self.db_url, self.catalogue)
         gw_port = free_port()
         self.gw = start(
             ["serve", "--port", str(gw_port)], self.env(), "/healthz", gw_port, self.tmp / "gateway.log"

@@ -66,3 +66,25 @@ def start(
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{args[0]} did not become ready:\n{log_path.read_text(errors='replace')}")
+
+
+def start_gateways(env: dict[str, str], log_dir: Path, names: tuple[str, ...] = ("a", "b")) -> list[Process]:
+    """One ``bytespike serve`` (one worker) per name, sharing ``env`` (database, Redis, secret)."""
+    processes: list[Process] = []
+    try:
+        for name in names:
+            port = free_port()
+            processes.append(
+                start(
+                    ["serve", "--port", str(port), "--workers", "1"],
+                    env,
+                    "/healthz",
+                    port,
+                    log_dir / f"gateway-{name}.log",
+                )
+            )
+    except BaseException:
+        for p in processes:
+            p.stop()
+        raise
+    return processes

@@ -12,6 +12,7 @@ from bytespike.access.console_accounts import AccountError
 from bytespike.storage.records import UserRecord
 from bytespike.web.console.mailer import Mail
 from bytespike.web.console.oidc import OidcError
+from bytespike.web.console.reveal_pages import REVEAL_PURPOSE, finish_google_reveal
 from bytespike.web.console.views import Visit, redirect
 
 log = logging.getLogger("bytespike.console")
@@ -85,6 +86,10 @@ async def sign_up(visit: Visit) -> Response:
         else:
             await _send_verification(visit, user.id, user.email)
             return await _sign_in_as(visit, user, "password", "/verify-email")
+    return _sign_up_page(visit, errors, values)
+
+
+def _sign_up_page(visit: Visit, errors: dict[str, str], values: dict[str, str]) -> Response:
     return visit.render(
         "sign_up.html", status=400 if errors else 200, errors=errors, values=values, **_auth_context(visit)
     )
@@ -205,11 +210,22 @@ async def reset_password(visit: Visit) -> Response:
 
 # ---------------------------------------------------------------------------- Google
 async def google_start(visit: Visit) -> Response:
+    """GET from the sign-in page (and ``?invite=`` links); POST from the sign-up form, carrying
+    the invite code typed there, which is checked before the browser leaves for Google."""
     oidc = visit.services.oidc
     if oidc is None:
         return visit.render(
             "error.html", status=404, title="Not available", message="Google sign-in is not configured."
         )
+    invite = visit.request.query_params.get("invite", "")
+    if visit.request.method == "POST":
+        invite = visit.field("invite_code")
+        try:
+            invite = await visit.services.accounts.check_invite(invite) or ""
+        except AccountError as exc:
+            return _sign_up_page(
+                visit, {exc.field or "form": str(exc)}, {"email": visit.field("email"), "invite_code": invite}
+            )
     try:
         url, state = await oidc.authorization_url(visit.base_url + "/auth/google/callback")
     except (OidcError, OSError, KeyError) as exc:
@@ -220,7 +236,7 @@ async def google_start(visit: Visit) -> Response:
             title="Google sign-in failed",
             message="Google could not be reached. Try again.",
         )
-    state["invite"] = visit.request.query_params.get("invite", "")
+    state["invite"] = invite
     state["next"] = safe_next(visit.request.query_params.get("next"))
     visit.cookie_ops.append(lambda r: visit.services.cookies.set_oidc(r, state))
     return redirect(url)
@@ -242,6 +258,8 @@ async def google_callback(visit: Visit) -> Response:
         return failed("This sign-in attempt expired or did not start here. Try again.")
     if params.get("error"):
         return failed(f"Google answered: {params.get('error_description') or params.get('error')}")
+    if kept.get("purpose") == REVEAL_PURPOSE:
+        return await finish_google_reveal(visit, kept, params.get("code", ""))
     try:
         identity = await oidc.identity(
             code=params.get("code", ""),

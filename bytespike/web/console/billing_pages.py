@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bytespike.access.console_accounts import AccountError
+from bytespike.access.console_views import ConsoleViews
 from bytespike.accounting import topups
 from bytespike.accounting.checkout import WebhookSignatureError
 from bytespike.accounting.topups import BONUS_LADDER_BASIS_POINTS, TopUpError
@@ -53,13 +54,26 @@ async def billing(visit: Visit, *, errors: dict[str, str] | None = None, amount:
     except ValueError:
         page = 1
     account = await statements.account(visit.principal)
+    org_wallets = await ConsoleViews(visit.services.engine).org_wallets(visit.principal.user_id)
+    org = next((w for w in org_wallets if str(w.org.id) == params.get("org")), None)
+    if params.get("org") and org is None:
+        return visit.render("error.html", status=404, title="Not found", message="No such organization.")
     ledger = await statements.transactions(
-        visit.principal, kind=kind, since=None, until=None, page=page, page_size=PAGE_SIZE
+        visit.principal,
+        kind=kind,
+        since=None,
+        until=None,
+        page=page,
+        page_size=PAGE_SIZE,
+        org_id=org.org.id if org else None,
     )
     return visit.render(
         "billing.html",
         status=400 if errors else 200,
         errors=errors or {},
+        org_wallets=org_wallets,
+        org=org,
+        scope=f"org={org.org.id}&" if org else "",
         amount=amount,
         account=account,
         ledger=ledger,

@@ -1,5 +1,5 @@
-"""API keys: list (masked), create, edit, reveal (after re-entering the password), rotate and
-revoke — every action through the management API's own `KeyManager`."""
+"""API keys: list (masked), create, edit, rotate and revoke — every action through the
+management API's own `KeyManager` (reveal, after re-authentication, is reveal_pages.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from bytespike.access.console_sessions import is_session_key
 from bytespike.access.console_views import ConsoleViews
-from bytespike.access.keys_admin import key_status
+from bytespike.access.keys_admin import MAX_GRACE_SECONDS, ORG_KEY_ROLES, key_status
 from bytespike.access.scopes import ALL_SCOPES, DEFAULT_SCOPES
 from bytespike.errors import GatewayError
 from bytespike.money import micros_to_usd
@@ -18,17 +18,60 @@ from bytespike.storage.records import KeyRecord
 from bytespike.web.console.views import Visit, redirect
 
 FORM_FIELD_OF_PARAM = {"group": "group_id", "grace_period_seconds": "grace_seconds"}
+FORM_FIELDS = frozenset(
+    {
+        "name",
+        "group_id",
+        "org_id",
+        "quota",
+        "rate_limit_5h",
+        "rate_limit_1d",
+        "rate_limit_7d",
+        "expires_in_days",
+        "ip_whitelist",
+        "ip_blacklist",
+        "scopes",
+        "grace_seconds",
+    }
+)
+"""Fields the key pages show an error slot for; any other error goes above the form."""
+EXPIRY_CHOICES = ("keep", "never", "days")
+"""The edit form's expiry choices: leave it as it is, never expire, or expire N days from now."""
 NOTICES = {"revoked": "The key is revoked: the gateway refuses it from now on.", "saved": "The key is saved."}
 _SPLIT = re.compile(r"[\s,]+")
 
 
 def _error(errors: dict[str, str], exc: GatewayError) -> None:
     field = FORM_FIELD_OF_PARAM.get(exc.param or "", exc.param or "form")
-    errors[field] = exc.message
+    errors[field if field in FORM_FIELDS else "form"] = exc.message
 
 
 def _networks(text: str) -> list[str]:
     return [item for item in _SPLIT.split(text) if item]
+
+
+def _expiry(visit: Visit, fields: dict[str, Any], errors: dict[str, str], *, creating: bool) -> None:
+    """Put ``expires_in_days`` in ``fields`` only when the form asks to change the expiry.
+
+    Creating: a number of days, or empty for never. Editing: ``expiry`` says keep (the
+    default: the field is left out, so the key keeps its expiry), never, or days; a typed
+    number of days wins over the default "keep", and contradicts an explicit "never".
+    """
+    days = visit.field("expires_in_days")
+    choice = "days" if creating else visit.field("expiry") or "keep"
+    if choice not in EXPIRY_CHOICES:
+        errors["expires_in_days"] = "Choose how the key expires."
+    elif days:
+        if choice == "never":
+            errors["expires_in_days"] = "Choose either “Never expires” or a number of days, not both."
+        elif not days.isdigit():
+            errors["expires_in_days"] = "Enter a whole number of days."
+        else:
+            fields["expires_in_days"] = int(days)
+    elif choice == "days" and not creating:
+        errors["expires_in_days"] = "Enter the number of days from now."
+    elif choice == "never":
+        fields["expires_in_days"] = None
 
 
 def _fields(visit: Visit, *, creating: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -41,14 +84,7 @@ def _fields(visit: Visit, *, creating: bool) -> tuple[dict[str, Any], dict[str, 
         errors["group_id"] = "Choose a routing group."
     for name in ("quota", "rate_limit_5h", "rate_limit_1d", "rate_limit_7d"):
         fields[name] = visit.field(name) or "0"
-    days = visit.field("expires_in_days")
-    if days:
-        try:
-            fields["expires_in_days"] = int(days)
-        except ValueError:
-            errors["expires_in_days"] = "Enter a whole number of days, or leave it empty for never."
-    elif not creating:
-        fields["expires_in_days"] = None
+    _expiry(visit, fields, errors, creating=creating)
     fields["ip_whitelist"] = _networks(visit.field("ip_whitelist"))
     fields["ip_blacklist"] = _networks(visit.field("ip_blacklist"))
     scopes = visit.fields("scopes")
@@ -56,7 +92,10 @@ def _fields(visit: Visit, *, creating: bool) -> tuple[dict[str, Any], dict[str, 
         fields["scopes"] = scopes
     org = visit.field("org_id")
     if creating and org:
-        fields["org_id"] = int(org) if org.isdigit() else org
+        if org.isdigit():
+            fields["org_id"] = int(org)
+        else:
+            errors["org_id"] = "Choose a wallet."
     return fields, errors
 
 
@@ -81,23 +120,29 @@ def _values(record: KeyRecord | None) -> dict[str, Any]:
         "ip_blacklist": "\n".join(record.ip_blacklist),
         "scopes": list(record.scopes),
         "expires_at": record.expires_at,
+        "expiry": "keep",
         "expires_in_days": "",
     }
+
+
+def _submitted(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
+    """The form as submitted over ``values``, so a refused form shows what was typed."""
+    form = {k: v for k, v in (visit.form or {}).items() if k != "scopes" and isinstance(v, str)}
+    return {**values, **form, "scopes": visit.fields("scopes")}
 
 
 async def _form_context(visit: Visit) -> dict[str, Any]:
     assert visit.principal is not None
     keys = visit.services.management.keys
-    account = await visit.services.management.statements.account(visit.principal)
-    org = account["org"] if account["org"] and account["org"]["role"] in ("owner", "admin") else None
+    wallets = await ConsoleViews(visit.services.engine).org_wallets(visit.principal.user_id)
     return {
         "groups": await keys.available_groups(visit.actor),
         "all_scopes": sorted(ALL_SCOPES - ({"admin"} if not visit.is_admin else set())),
-        "org": org,
+        "orgs": [w.org for w in wallets if w.role in ORG_KEY_ROLES],
     }
 
 
-async def _own_key(visit: Visit) -> KeyRecord | None:
+async def own_key(visit: Visit) -> KeyRecord | None:
     try:
         record = await visit.services.management.keys.get(
             visit.actor, int(visit.request.path_params["key_id"])
@@ -107,7 +152,7 @@ async def _own_key(visit: Visit) -> KeyRecord | None:
     return None if is_session_key(record.name) else record
 
 
-def _not_found(visit: Visit) -> Response:
+def not_found(visit: Visit) -> Response:
     return visit.render("error.html", status=404, title="Not found", message="No such key.")
 
 
@@ -117,13 +162,14 @@ async def keys_page(visit: Visit) -> Response:
     )
     keys = [(k, key_status(k)) for k in listing.keys if not is_session_key(k.name)]
     verified = await visit.services.accounts.is_verified(visit.actor.user_id)
-    org = await ConsoleViews(visit.services.engine).org_keys(visit.actor.user_id)
     mine = {k.id for k, _ in keys}
-    org_keys = [(k, key_status(k)) for k in org[1] if k.id not in mine] if org else []
+    org_keys = [
+        (org, [(k, key_status(k)) for k in found if k.id not in mine])
+        for org, found in await ConsoleViews(visit.services.engine).org_keys(visit.actor.user_id)
+    ]
     return visit.render(
         "keys.html",
         keys=keys,
-        org=org[0] if org else None,
         org_keys=org_keys,
         verified=verified,
         endpoint=visit.base_url,
@@ -137,57 +183,41 @@ async def new_key(visit: Visit) -> Response:
         return redirect("/verify-email")
     errors: dict[str, str] = {}
     values = _values(None)
+    status = 200
     if visit.request.method == "POST":
         fields, errors = _fields(visit, creating=True)
-        values = {
-            **values,
-            **{k: v for k, v in visit.form.items() if k != "scopes"},
-            "scopes": visit.fields("scopes"),
-        }  # type: ignore[union-attr]
+        values = _submitted(visit, values)
+        status = 400
         if not errors:
             try:
                 record, secret = await visit.services.management.keys.create(visit.actor, fields)
             except GatewayError as exc:
                 _error(errors, exc)
+                status = exc.status
             else:
                 return visit.render(
                     "key_secret.html", key=record, secret=secret, action="created", endpoint=visit.base_url
                 )
-    return visit.render(
-        "key_form.html",
-        status=400 if errors else 200,
-        errors=errors,
-        values=values,
-        key=None,
-        **await _form_context(visit),
-    )
+    context = await _form_context(visit)
+    if "org_id" in errors and not context["orgs"]:  # no wallet choice on this form to show it under
+        errors["form"] = errors.pop("org_id")
+    return visit.render("key_form.html", status=status, errors=errors, values=values, key=None, **context)
 
 
-async def edit_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
-    if record is None:
-        return _not_found(visit)
-    errors: dict[str, str] = {}
-    values = _values(record)
-    if visit.request.method == "POST":
-        fields, errors = _fields(visit, creating=False)
-        values = {
-            **values,
-            **{k: v for k, v in visit.form.items() if k != "scopes"},
-            "scopes": visit.fields("scopes"),
-        }  # type: ignore[union-attr]
-        if not errors:
-            try:
-                await visit.services.management.keys.update(visit.actor, record.id, fields)
-            except GatewayError as exc:
-                _error(errors, exc)
-            else:
-                return redirect(f"/keys/{record.id}?notice=saved")
+async def _key_page(
+    visit: Visit,
+    record: KeyRecord,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """A key's page: its settings form, or a read-only summary once it is revoked."""
     return visit.render(
         "key_form.html",
-        status=400 if errors else 200,
-        errors=errors,
-        values=values,
+        status=status,
+        errors=errors or {},
+        values=values or _values(record),
         key=record,
         status_text=key_status(record),
         notice=NOTICES.get(visit.request.query_params.get("notice", "")),
@@ -195,52 +225,59 @@ async def edit_key(visit: Visit) -> Response:
     )
 
 
-async def reveal_key(visit: Visit) -> Response:
-    assert visit.user is not None
-    record = await _own_key(visit)
+async def edit_key(visit: Visit) -> Response:
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
-    errors: dict[str, str] = {}
-    if visit.request.method == "POST":
-        # The same budget as sign-in: a stolen session cannot guess the password here either.
-        if await visit.services.email_budget.take(f"console-sign-in:{visit.user.email}") is not None:
-            errors["password"] = "Too many attempts. Wait a minute and try again."
-            return visit.render("key_reveal.html", status=429, errors=errors, key=record)
-        user = await visit.services.accounts.check_password(
-            email=visit.user.email, password=visit.field("password")
-        )
-        if user is None or user.id != visit.user.id:
-            errors["password"] = "The password is wrong."
+        return not_found(visit)
+    if visit.request.method != "POST":
+        return await _key_page(visit, record)
+    fields, errors = _fields(visit, creating=False)
+    status = 400
+    if not errors:
+        try:
+            await visit.services.management.keys.update(visit.actor, record.id, fields)
+        except GatewayError as exc:
+            _error(errors, exc)
+            status = exc.status
         else:
-            try:
-                record, secret = await visit.services.management.keys.reveal(visit.actor, record.id)
-            except GatewayError as exc:
-                _error(errors, exc)
-            else:
-                return visit.render(
-                    "key_secret.html", key=record, secret=secret, action="revealed", endpoint=visit.base_url
-                )
-    return visit.render("key_reveal.html", status=400 if errors else 200, errors=errors, key=record)
+            return redirect(f"/keys/{record.id}?notice=saved")
+    if status == 409:  # revoked meanwhile: show it as it is now, with the reason
+        fresh = await own_key(visit)
+        return await _key_page(visit, fresh or record, errors=errors, status=status)
+    return await _key_page(
+        visit, record, errors=errors, values=_submitted(visit, _values(record)), status=status
+    )
 
 
 async def rotate_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
+        return not_found(visit)
+    raw = visit.field("grace_seconds") or "0"
+    if not raw.isdigit():
+        return await _key_page(
+            visit,
+            record,
+            errors={"grace_seconds": f"Enter the grace period in whole seconds, 0 to {MAX_GRACE_SECONDS}."},
+            values={**_values(record), "grace_seconds": raw},
+            status=400,
+        )
     try:
-        grace = int(visit.field("grace_seconds") or "0")
-        record, secret = await visit.services.management.keys.rotate(visit.actor, record.id, grace)
-    except (GatewayError, ValueError) as exc:
-        message = exc.message if isinstance(exc, GatewayError) else "Enter the grace period in whole seconds."
-        return visit.render("error.html", status=400, title="Rotation refused", message=message)
+        record, secret = await visit.services.management.keys.rotate(visit.actor, record.id, int(raw))
+    except GatewayError as exc:
+        errors: dict[str, str] = {}
+        _error(errors, exc)
+        fresh = await own_key(visit)
+        values = {**_values(fresh or record), "grace_seconds": raw}
+        return await _key_page(visit, fresh or record, errors=errors, values=values, status=exc.status)
     return visit.render(
         "key_secret.html", key=record, secret=secret, action="rotated", endpoint=visit.base_url
     )
 
 
 async def revoke_key(visit: Visit) -> Response:
-    record = await _own_key(visit)
+    record = await own_key(visit)
     if record is None:
-        return _not_found(visit)
+        return not_found(visit)
     await visit.services.management.keys.revoke(visit.actor, record.id)
     return redirect("/keys?notice=revoked")

@@ -23,6 +23,8 @@ from bytespike.access.console_accounts import ExternalIdentity
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 ID_TOKEN_ALGORITHMS = ["RS256", "ES256"]
+CLOCK_LEEWAY_S = 60
+"""Allowed difference between the provider's clock and ours (exp, iat, auth_time)."""
 
 
 class OidcError(Exception):
@@ -51,10 +53,17 @@ class OidcProvider:
             self._metadata = found
         return self._metadata
 
-    async def authorization_url(self, redirect_uri: str) -> tuple[str, dict[str, str]]:
-        """Where to send the browser, and the state to keep (signed cookie) until it returns."""
+    async def authorization_url(
+        self, redirect_uri: str, *, reauthenticate: bool = False
+    ) -> tuple[str, dict[str, str]]:
+        """Where to send the browser, and the state to keep (signed cookie) until it returns.
+
+        ``reauthenticate`` asks the provider to check the person again now, even when they are
+        signed in there (``prompt=login``, ``max_age=0``); `identity` then requires an
+        ``auth_time`` no older than the request."""
         meta = await self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(48)
+        fresh = {"prompt": "login", "max_age": "0"} if reauthenticate else {}
         url = prepare_grant_uri(
             meta["authorization_endpoint"],
             self._client_id,
@@ -65,11 +74,23 @@ class OidcProvider:
             nonce=nonce,
             code_challenge=create_s256_code_challenge(verifier),
             code_challenge_method="S256",
+            **fresh,
         )
         return url, {"state": state, "nonce": nonce, "verifier": verifier}
 
-    async def identity(self, *, code: str, redirect_uri: str, nonce: str, verifier: str) -> ExternalIdentity:
-        """Exchange the code and verify the ID token; raises `OidcError`."""
+    async def identity(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        nonce: str,
+        verifier: str,
+        authenticated_since: int | None = None,
+    ) -> ExternalIdentity:
+        """Exchange the code and verify the ID token; raises `OidcError`.
+
+        With ``authenticated_since`` (Unix seconds), the token's ``auth_time`` must show the
+        person authenticated at the provider at or after it (within the clock leeway)."""
         meta = await self.metadata()
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
             async with http.post(
@@ -93,7 +114,7 @@ class OidcProvider:
             # Google documents both spellings of its issuer in ID tokens.
             bare = self.issuer.removeprefix("https://")
             jwt.JWTClaimsRegistry(
-                leeway=60,
+                leeway=CLOCK_LEEWAY_S,
                 iss={"essential": True, "values": [self.issuer, bare]},
                 aud={"essential": True, "value": self._client_id},
                 sub={"essential": True},
@@ -103,6 +124,11 @@ class OidcProvider:
         except (JoseError, ValueError) as exc:
             raise OidcError(f"the ID token did not verify: {exc}") from exc
         claims = token.claims
+        auth_time = claims.get("auth_time")
+        if authenticated_since is not None and (
+            not isinstance(auth_time, int | float) or auth_time < authenticated_since - CLOCK_LEEWAY_S
+        ):
+            raise OidcError(f"the provider did not authenticate the person again (auth_time {auth_time!r})")
         email = claims.get("email")
         if not isinstance(email, str) or "@" not in email:
             raise OidcError("the ID token carries no email address")
@@ -112,4 +138,5 @@ class OidcProvider:
             subject=str(claims["sub"]),
             email=email.strip().lower(),
             email_verified=verified is True or verified == "true",
+            auth_time=int(auth_time) if isinstance(auth_time, int | float) else None,
         )

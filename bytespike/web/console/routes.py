@@ -25,6 +25,7 @@ from bytespike.web.console import (
     billing_pages,
     key_pages,
     probe_page,
+    reveal_pages,
     usage_pages,
 )
 from bytespike.web.console.services import ConsoleServices
@@ -44,7 +45,7 @@ PAGES: tuple[tuple[str, Handler, tuple[str, ...], str, str], ...] = (
     ("/sign-out", auth_pages.sign_out, POST, PUBLIC, "anyone"),
     ("/forgot-password", auth_pages.forgot_password, BOTH, PUBLIC, "anyone"),
     ("/reset-password", auth_pages.reset_password, BOTH, PUBLIC, "anyone"),
-    ("/auth/google", auth_pages.google_start, GET, PUBLIC, "anyone"),
+    ("/auth/google", auth_pages.google_start, BOTH, PUBLIC, "anyone"),
     ("/auth/google/callback", auth_pages.google_callback, GET, PUBLIC, "anyone"),
     ("/verify-email", auth_pages.verify_email, BOTH, MODELS_READ, "signed-in"),
     ("/verify-email/resend", auth_pages.resend_code, POST, MODELS_READ, "signed-in"),
@@ -61,7 +62,8 @@ PAGES: tuple[tuple[str, Handler, tuple[str, ...], str, str], ...] = (
     ("/keys", key_pages.keys_page, GET, KEYS_READ, "signed-in"),
     ("/keys/new", key_pages.new_key, BOTH, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}", key_pages.edit_key, BOTH, KEYS_WRITE, "signed-in"),
-    ("/keys/{key_id:int}/reveal", key_pages.reveal_key, BOTH, KEYS_WRITE, "signed-in"),
+    ("/keys/{key_id:int}/reveal", reveal_pages.reveal_key, BOTH, KEYS_WRITE, "signed-in"),
+    ("/keys/{key_id:int}/reveal/google", reveal_pages.reveal_with_google, POST, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}/rotate", key_pages.rotate_key, POST, KEYS_WRITE, "signed-in"),
     ("/keys/{key_id:int}/revoke", key_pages.revoke_key, POST, KEYS_WRITE, "signed-in"),
     ("/usage", usage_pages.usage_page, GET, USAGE_READ, "signed-in"),

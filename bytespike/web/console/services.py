@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from bytespike.access.console_accounts import ConsoleAccounts
 from bytespike.access.console_sessions import ConsoleSessions
 from bytespike.accounting.checkout import StripeCheckout
 from bytespike.settings import Settings
-from bytespike.state.request_budget import MemoryBudget
+from bytespike.state.request_budget import MemoryBudget, RedisBucketBudget, RequestBudget
 from bytespike.web.console.cookies import CookieJar
 from bytespike.web.console.mailer import Mailer
 from bytespike.web.console.oidc import OidcProvider
@@ -38,8 +39,8 @@ class ConsoleServices:
     oidc: OidcProvider | None = field(init=False)
     stripe: StripeCheckout | None = field(init=False)
     dev_payments: bool = field(init=False)
-    address_budget: MemoryBudget = field(init=False)
-    email_budget: MemoryBudget = field(init=False)
+    address_budget: RequestBudget = field(init=False)
+    email_budget: RequestBudget = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.settings.console
@@ -62,8 +63,33 @@ class ConsoleServices:
         )
         if self.dev_payments:
             log.warning("console: the DEVELOPMENT payment provider is on: top-ups credit without payment")
-        self.address_budget = MemoryBudget(SIGN_IN_PER_MINUTE_PER_ADDRESS)
-        self.email_budget = MemoryBudget(SIGN_IN_PER_MINUTE_PER_EMAIL)
+        self.address_budget = self._budget("address", SIGN_IN_PER_MINUTE_PER_ADDRESS)
+        self.email_budget = self._budget("email", SIGN_IN_PER_MINUTE_PER_EMAIL)
+
+    def _budget(self, per: str, per_minute: int) -> RequestBudget:
+        """Sign-in attempts per ``per``: one budget for every process when Redis is configured."""
+        s = self.settings
+        if s.redis_url is None:
+            return MemoryBudget(per_minute)
+        return RedisBucketBudget(
+            s.redis_url,
+            per_minute,
+            prefix=f"{s.redis_prefix}console:attempts:{per}:",
+            timeout_s=s.redis_timeout_s,
+        )
+
+    async def close(self) -> None:
+        """Called by the app's lifespan on the way out."""
+        await self.address_budget.close()
+        await self.email_budget.close()
+
+    @property
+    def oidc_origin(self) -> str | None:
+        """The Google sign-in provider's origin (its issuer's), when it is configured."""
+        if self.oidc is None:
+            return None
+        url = urlsplit(self.oidc.issuer)
+        return f"{url.scheme}://{url.netloc}"
 
     @property
     def engine(self) -> Any:

@@ -48,8 +48,10 @@ def _day(text: str) -> datetime | None:
 
 def _query(visit: Visit) -> tuple[UsageQuery, dict[str, str], dict[str, str]]:
     params = visit.request.query_params
-    values = {name: params.get(name, "").strip() for name in ("key", "model", "since", "until")}
+    values = {name: params.get(name, "").strip() for name in ("org", "key", "model", "since", "until")}
     errors: dict[str, str] = {}
+    if values["org"] and not values["org"].isdigit():
+        errors["org"] = "Choose whose requests to show."
     key_id = int(values["key"]) if values["key"].isdigit() else None
     since = _day(values["since"]) if values["since"] else None
     until = _day(values["until"]) if values["until"] else None
@@ -69,11 +71,20 @@ def _query(visit: Visit) -> tuple[UsageQuery, dict[str, str], dict[str, str]]:
     )
 
 
+def org_of(values: dict[str, str]) -> int | None:
+    """The org whose wallet's requests are asked for (``?org=``), or None for the caller's own."""
+    return int(values["org"]) if values["org"].isdigit() else None
+
+
 async def _key_names(visit: Visit) -> dict[int, str]:
+    """The caller's keys, and the keys of the orgs they run (their usage is visible to them)."""
     listing = await visit.services.management.keys.list(
         visit.actor, status=None, parent_key_id=None, after_id=0, limit=500
     )
-    return {k.id: f"{k.name} ({k.masked_key})" for k in listing.keys if not is_session_key(k.name)}
+    names = {k.id: f"{k.name} ({k.masked_key})" for k in listing.keys if not is_session_key(k.name)}
+    for org, keys in await ConsoleViews(visit.services.engine).org_keys(visit.actor.user_id):
+        names.update({k.id: f"{k.name} ({k.masked_key}, {org.name})" for k in keys if k.id not in names})
+    return names
 
 
 def chart_data(buckets: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,7 +122,7 @@ async def dashboard(visit: Visit) -> Response:
         )
         windows.append((label, rollup["totals"]["total_micros"], rollup["totals"]["call_count"]))
     recent, _ = await statements.usage_rows(visit.principal, UsageQuery(), before_id=None, page=1, limit=10)
-    org = await ConsoleViews(visit.services.engine).org_wallet(visit.user.id)
+    org_wallets = await ConsoleViews(visit.services.engine).org_wallets(visit.user.id)
     verified = await visit.services.accounts.is_verified(visit.user.id)
     return visit.render(
         "dashboard.html",
@@ -119,7 +130,7 @@ async def dashboard(visit: Visit) -> Response:
         windows=windows,
         recent=recent,
         names=await _key_names(visit),
-        org=org,
+        org_wallets=org_wallets,
         verified=verified,
         notice="Your email address is verified."
         if visit.request.query_params.get("notice") == "verified"
@@ -141,16 +152,20 @@ async def usage_page(visit: Visit) -> Response:
     totals: dict[str, Any] = {}
     if not errors:
         try:
-            rollup = await statements.rollup(visit.principal, query, ["day", "model"])
+            org_id = org_of(values)
+            rollup = await statements.rollup(visit.principal, query, ["day", "model"], org_id=org_id)
             rows, more = await statements.usage_rows(
-                visit.principal, query, before_id=None, page=page, limit=PAGE_SIZE
+                visit.principal, query, before_id=None, page=page, limit=PAGE_SIZE, org_id=org_id
             )
         except GatewayError as exc:
-            errors[{"api_key_id": "key"}.get(exc.param or "", exc.param or "since")] = exc.message
+            errors[{"api_key_id": "key", "org_id": "org"}.get(exc.param or "", exc.param or "since")] = (
+                exc.message
+            )
         else:
             charts = chart_data(rollup["buckets"])
             totals = rollup["totals"]
     names = await _key_names(visit)
+    org_wallets = await ConsoleViews(visit.services.engine).org_wallets(visit.principal.user_id)
     models = sorted(m.slug for m in visit.services.management.catalogue.models.values())
     filters = "&".join(f"{k}={v}" for k, v in values.items() if v)
     return visit.render(
@@ -162,6 +177,7 @@ async def usage_page(visit: Visit) -> Response:
         more=more,
         page=page,
         names=names,
+        org_wallets=org_wallets,
         models=models,
         totals=totals,
         charts_json=orjson.dumps(charts).decode(),
@@ -174,7 +190,12 @@ async def usage_csv(visit: Visit) -> Response:
     assert visit.principal is not None
     statements = visit.services.management.statements
     principal = visit.principal
-    query, _, errors = _query(visit)
+    query, values, errors = _query(visit)
+    org_id = org_of(values)
+    if org_id is not None and org_id not in {
+        w.org.id for w in await ConsoleViews(visit.services.engine).org_wallets(principal.user_id)
+    }:
+        errors["org"] = "No such organization."
     if errors:
         return visit.render("error.html", status=400, title="Bad filter", message=" ".join(errors.values()))
 
@@ -186,7 +207,7 @@ async def usage_csv(visit: Visit) -> Response:
         sent = 0
         while sent < CSV_MAX_ROWS:
             rows, more = await statements.usage_rows(
-                principal, query, before_id=before, page=1, limit=CSV_PAGE
+                principal, query, before_id=before, page=1, limit=CSV_PAGE, org_id=org_id
             )
             for row in rows:
                 writer.writerow([row[c] for c in CSV_COLUMNS])

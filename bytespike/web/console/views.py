@@ -33,8 +33,10 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
 )
+"""``form-action`` comes last so that the Google sign-in provider's origin can be appended when it
+is configured (`ConsoleServices.oidc_origin`): browsers apply ``form-action`` to the redirects
+that follow a form, and "Sign up with Google" is a form (it carries the typed invite code)."""
 SECURITY_HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
@@ -45,25 +47,20 @@ SECURITY_HEADERS = {
 
 
 def usd(micros: int | None) -> str:
+    """USD for people: cents, except that an amount under a dollar with digits below the cent
+    shows them all (``85`` → ``$0.000085``, never ``$0.00``: a probe costs a few micro-USD)."""
     if micros is None:
         return "—"
     sign = "-" if micros < 0 else ""
-    return f"{sign}${micros_to_usd(abs(micros))}"
-
-
-def usd_exact(micros: int | None) -> str:
-    """Every digit for amounts under a cent (a probe costs a few micro-USD)."""
-    if micros is None:
-        return "—"
-    if 0 < abs(micros) < 10_000:
-        return f"{'-' if micros < 0 else ''}${micros_to_usd_exact(abs(micros))}"
-    return usd(micros)
+    amount = abs(micros)
+    if amount < 1_000_000 and amount % 10_000:
+        return f"{sign}${micros_to_usd_exact(amount)}"
+    return f"{sign}${micros_to_usd(amount)}"
 
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["usd"] = usd
-    env.filters["usd_exact"] = usd_exact
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d is not None else "—"
     return env
 
@@ -133,6 +130,10 @@ def redirect(url: str) -> RedirectResponse:
 def _finish(visit: Visit, response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    if visit.services.oidc_origin:
+        response.headers["content-security-policy"] = (
+            f"{CONTENT_SECURITY_POLICY} {visit.services.oidc_origin}"
+        )
     if visit.services.cookies.secure:
         response.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
     if visit.new_csrf:
