@@ -21,10 +21,9 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bytespike.access.secrets import hkdf_sha256
 from bytespike.money import usd_to_micros
 from bytespike.storage import accounts, directory, email_codes, identities, invites, user_settings
 from bytespike.storage.accounts import utcnow
@@ -96,9 +95,7 @@ class ExternalIdentity:
 class ConsoleAccounts:
     def __init__(self, engine: AsyncEngine, server_secret: str, *, invite_only: bool) -> None:
         self._engine = engine
-        self._mac_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"bytespike-console", info=b"email-codes"
-        ).derive(server_secret.encode())
+        self._mac_key = hkdf_sha256(server_secret.encode(), salt=b"bytespike-console", info=b"email-codes")
         self.invite_only = invite_only
 
     def _digest(self, purpose: str, code: str) -> str:

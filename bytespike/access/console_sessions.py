@@ -15,7 +15,6 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
-from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.authenticator import KeyResolver
@@ -87,7 +86,7 @@ class ConsoleSessions:
         """The session's principal, or None when the token is forged, expired or revoked."""
         try:
             secret = self._sealer.unseal(base64.urlsafe_b64decode(token.encode()))
-        except (InvalidTag, ValueError, binascii.Error):
+        except (ValueError, binascii.Error):
             return None
         try:
             return await self._resolver.authenticate(secret)

@@ -40,14 +40,18 @@ def mask(secret: str) -> str:
     return f"{KEY_PREFIX}{body[:4]}…{body[-4:]}"
 
 
-def _derive(server_secret: str, purpose: bytes) -> bytes:
-    """HKDF-SHA256 (RFC 5869) of the server secret, 32 bytes, salt ``bytespike-keys``.
+def hkdf_sha256(secret: bytes, *, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA256 (RFC 5869), 32 bytes of output: one extract, one expand block.
 
-    Written with the stdlib's HMAC (one extract, one expand block) so that authenticating a key
-    does not load the `cryptography` package (8.5 MiB) into every worker; a test checks it
-    against cryptography's HKDF byte for byte."""
-    prk = hmac.new(b"bytespike-keys", server_secret.encode(), hashlib.sha256).digest()
-    return hmac.new(prk, purpose + b"\x01", hashlib.sha256).digest()
+    Written with the stdlib's HMAC so that deriving keys does not load the `cryptography`
+    package (8.5 MiB) into every worker; a test checks it against cryptography's HKDF byte for
+    byte."""
+    prk = hmac.new(salt, secret, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
+def _derive(server_secret: str, purpose: bytes) -> bytes:
+    return hkdf_sha256(server_secret.encode(), salt=b"bytespike-keys", info=purpose)
 
 
 class KeySealer:
@@ -75,4 +79,10 @@ class KeySealer:
         return nonce + self._aead.encrypt(nonce, secret.encode(), b"api-key")
 
     def unseal(self, blob: bytes) -> str:
-        return self._aead.decrypt(blob[:12], blob[12:], b"api-key").decode()
+        """The secret sealed in ``blob``; ValueError when it was not sealed with this server secret."""
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(blob[:12], blob[12:], b"api-key").decode()
+        except InvalidTag as exc:
+            raise ValueError("not sealed with this server secret, or altered") from exc

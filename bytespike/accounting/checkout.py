@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import stripe
 
 from bytespike.accounting.topups import TopUpError
 
@@ -56,6 +55,8 @@ class StripeCheckout:
     name = "stripe"
 
     def __init__(self, secret_key: str, webhook_secret: str | None, api_base: str | None = None) -> None:
+        import stripe  # only where Stripe is configured: the SDK and requests are ~8 MiB of a worker
+
         base = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(secret_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
         self._webhook_secret = webhook_secret
@@ -88,6 +89,8 @@ class StripeCheckout:
             ],
             "metadata": {"payment_row_id": str(payment_row_id), "user_id": str(user_id)},
         }
+        import stripe
+
         try:
             session = await asyncio.to_thread(self._client.v1.checkout.sessions.create, params)
         except stripe.StripeError as exc:
@@ -98,6 +101,8 @@ class StripeCheckout:
         """Verify and read one webhook delivery (raises `WebhookSignatureError`)."""
         if not self._webhook_secret:
             raise WebhookSignatureError("no webhook secret is configured (BYTESPIKE_STRIPE_WEBHOOK_SECRET)")
+        import stripe
+
         try:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"),

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 from yarl import URL
+
+if TYPE_CHECKING:
+    import aiohttp
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -64,27 +64,6 @@ class FetchedMedia:
     data: bytes
 
 
-class _GuardedResolver(AbstractResolver):
-    """The default resolver, keeping only the addresses the policy permits."""
-
-    def __init__(self, policy: MediaPolicy) -> None:
-        self._policy = policy
-        self._inner = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        allowed = [r for r in found if self._policy.permits(ipaddress.ip_address(r["host"]))]
-        if not allowed:
-            addresses = ", ".join(sorted({r["host"] for r in found}))
-            raise MediaFetchError(f"{host} resolves to {addresses}, which is not a public address")
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
 def _check_url(url: URL, policy: MediaPolicy) -> None:
     if url.scheme not in ("http", "https") or not url.host:
         raise MediaFetchError("only http and https URLs can be fetched")
@@ -108,14 +87,21 @@ class MediaFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        # aiohttp is imported on the first fetch: most workers never fetch media, and it is ~10 MiB.
+        import aiohttp
+
+        from bytespike.upstreams.guarded_resolver import GuardedResolver
+
         if self._session is None:
-            connector = aiohttp.TCPConnector(resolver=_GuardedResolver(self.policy), limit=64)
+            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy), limit=64)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
     async def fetch(self, url: str, accept: Sequence[str]) -> FetchedMedia:
         """The body at ``url`` if its content type starts with one of ``accept`` (``image/``,
         ``application/pdf``); raises `MediaFetchError` otherwise."""
+        import aiohttp
+
         try:
             async with asyncio.timeout(self.policy.timeout_s):
                 return await self._fetch(URL(url), accept)

@@ -250,3 +250,14 @@ async def test_custom_key_must_be_unique(engine) -> None:
     assert await _issue(engine, custom_key=custom) == custom
     with pytest.raises(IssuanceError, match="already in use"):
         await _issue(engine, custom_key=custom)
+
+
+def test_console_code_digests_use_the_same_hkdf_as_before() -> None:
+    """The console's e-mail code key moved from cryptography's HKDF to the stdlib one."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from bytespike.access.secrets import hkdf_sha256
+
+    expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"bytespike-console", info=b"email-codes").derive(b"s3cret")
+    assert hkdf_sha256(b"s3cret", salt=b"bytespike-console", info=b"email-codes") == expected

@@ -9,19 +9,14 @@ joserfc (authlib's JOSE implementation). HTTP goes through aiohttp, as everywher
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING, Any
 
 from bytespike.access.console_accounts import ExternalIdentity
 
-TIMEOUT = aiohttp.ClientTimeout(total=15)
+if TYPE_CHECKING:
+    import aiohttp
+
+TIMEOUT_S = 15
 ID_TOKEN_ALGORITHMS = ["RS256", "ES256"]
 CLOCK_LEEWAY_S = 60
 """Allowed difference between the provider's clock and ours (exp, iat, auth_time)."""
@@ -45,8 +40,10 @@ class OidcProvider:
             return await resp.json(content_type=None)
 
     async def metadata(self) -> dict[str, Any]:
+        import aiohttp
+
         if self._metadata is None:
-            async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http:
                 found = await self._get_json(http, self.issuer + "/.well-known/openid-configuration")
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:
                 raise OidcError(f"discovery names issuer {found.get('issuer')!r}, expected {self.issuer!r}")
@@ -61,6 +58,12 @@ class OidcProvider:
         ``reauthenticate`` asks the provider to check the person again now, even when they are
         signed in there (``prompt=login``, ``max_age=0``); `identity` then requires an
         ``auth_time`` no older than the request."""
+        # Imported when Google sign-in is used: authlib, joserfc and cryptography are ~10 MiB a
+        # worker that never serves it should not carry.
+        from authlib.common.security import generate_token
+        from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
         meta = await self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(48)
         fresh = {"prompt": "login", "max_age": "0"} if reauthenticate else {}
@@ -91,8 +94,13 @@ class OidcProvider:
 
         With ``authenticated_since`` (Unix seconds), the token's ``auth_time`` must show the
         person authenticated at the provider at or after it (within the clock leeway)."""
+        import aiohttp
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         meta = await self.metadata()
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http:
             async with http.post(
                 meta["token_endpoint"],
                 data={
