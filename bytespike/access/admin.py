@@ -222,6 +222,16 @@ class Administration:
                 source={"actor": admin.email},
                 note=note,
             )
+            if not is_new and (entry.wallet_id, entry.amount_micros) != (wallet_id, micros):
+                # Keys are global: a replay must be the same movement, not another one that
+                # happened to reuse the key (answering "replayed" would hide a lost adjustment).
+                raise GatewayError(
+                    409,
+                    "idempotency_key_reused",
+                    f"idempotency_key {idempotency_key!r} was already used for a different "
+                    "adjustment (another wallet or amount)",
+                    "idempotency_key",
+                )
             if is_new:
                 await self._audit(
                     conn,
