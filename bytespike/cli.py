@@ -177,7 +177,9 @@ def _operator(settings: Settings, engine: Any, catalogue: Any) -> Any:
     from bytespike.access.operator import Operator
     from bytespike.access.secrets import KeySealer
 
-    return Operator(engine, KeySealer(settings.secret_key), catalogue, settings.redis_url)
+    return Operator(
+        engine, KeySealer(settings.secret_key), catalogue, settings.redis_url, settings.redis_prefix
+    )
 
 
 def _run_operator(args: argparse.Namespace, action: Any) -> Any:

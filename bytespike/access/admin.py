@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,10 +53,20 @@ class Adjustment:
     """False when the idempotency key was seen before (nothing moved this time)."""
 
 
+WalletMoved = Callable[[int, int, int], Awaitable[None]]
+"""``(wallet id, ledger entry id, amount micro-USD)``: tells the billing meter about a movement."""
+
+
+async def _nobody_told(_wallet_id: int, _entry_id: int, _amount: int) -> None:
+    return None
+
+
 class Administration:
-    def __init__(self, engine: AsyncEngine, events: KeyEvents) -> None:
+    def __init__(self, engine: AsyncEngine, events: KeyEvents, wallet_moved: WalletMoved = _nobody_told) -> None:
         self._engine = engine
         self._events = events
+        self._wallet_moved = wallet_moved
+        """Called after a credit adjustment commits, so admission sees the new balance at once."""
 
     async def require_admin(self, conn: AsyncConnection, actor: Actor) -> UserRecord:
         user = await directory.get_user(conn, actor.user_id)
@@ -246,6 +257,8 @@ class Administration:
                         "org_id": org_id,
                     },
                 )
+        if is_new:
+            await self._wallet_moved(wallet_id, entry.id, entry.amount_micros)
         return Adjustment(entry, is_new)
 
     # ------------------------------------------------------------------ audit

@@ -22,10 +22,15 @@ from bytespike.storage.records import KeyRecord, UserRecord
 
 class Operator:
     def __init__(
-        self, engine: AsyncEngine, sealer: KeySealer, catalogue: Catalogue, redis_url: str | None
+        self,
+        engine: AsyncEngine,
+        sealer: KeySealer,
+        catalogue: Catalogue,
+        redis_url: str | None,
+        redis_prefix: str = "bytespike:",
     ) -> None:
         self._engine = engine
-        self._events = KeyEvents(lambda: None, redis_url)
+        self._events = KeyEvents(lambda: None, redis_url, prefix=redis_prefix)
         self._keys = KeyManager(engine, sealer, catalogue, self._events)
         self._orgs = OrgManager(engine, self._events)
 

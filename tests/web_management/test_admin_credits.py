@@ -53,3 +53,24 @@ async def test_reusing_an_idempotency_key_for_another_adjustment_is_a_409(api: A
         "POST", "/api/v1/admin/credits", admin.key, {"user_id": alice.user_id, "amount_usd": 5, "idempotency_key": "k"}
     )
     assert same.status == 200 and same.json()["replayed"] and same.json()["id"] == first.json()["id"]
+
+
+async def test_a_credit_is_admissible_at_once_in_the_process_that_made_it(database_url: str, tmp_path) -> None:
+    """The ledger poll is an hour away here, so only `Meter.wallet_moved` can make the new
+    balance visible: an empty wallet's next request is admitted right after the credit."""
+    api = Api(database_url, tmp_path, BYTESPIKE_WALLET_CACHE_TTL="3600")
+    await api.start()
+    try:
+        admin = await api.account(admin=True)
+        user = await api.account(usd="0")
+        refused = await api.chat(user.key)
+        assert refused.status == 402 and refused.error["code"] == "insufficient_balance"
+        credit = await api.call(
+            "POST", "/api/v1/admin/credits", admin.key, {"user_id": user.user_id, "amount_usd": 2}
+        )
+        assert credit.status == 201
+        ok = await api.chat(user.key)
+        assert ok.status == 200, ok
+        assert 1_990_000 < int(ok.headers["x-bytespike-quota-remaining-micros"]) < 2_000_000
+    finally:
+        await api.stop()
