@@ -79,11 +79,19 @@ class MeterConfig:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitView:
-    """The tightest spend window, for ``X-RateLimit-*``."""
+    """One capped spend window of a key of the chain; the tightest one is ``X-RateLimit-*``."""
 
     limit_micros: int
     remaining_micros: int
+    """cap − settled spend, never below 0."""
     reset_s: int
+    """Unix seconds when the window lifts (state.hot.WindowView.reset_ms, rounded up)."""
+    window: str = ""
+    """``5h``, ``1d`` or ``7d``."""
+    key_id: int = 0
+    """The key of the chain (the caller's or an ancestor) whose cap this is."""
+    used_micros: int = 0
+    """Settled spend in the window (holds excluded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,23 +226,39 @@ class Meter:
         if wallet is None:
             return None
         remaining = wallet[0]
+        for limits in principal.chain:
+            kv = self._keys.get(limits.key_id)
+            if kv is not None and limits.quota_micros:
+                remaining = min(remaining, limits.quota_micros - kv.used)
         tightest: RateLimitView | None = None
+        for candidate in self.window_views(principal):
+            if tightest is None or candidate.remaining_micros < tightest.remaining_micros:
+                tightest = candidate
+        return QuotaView(max(remaining, 0), wallet[0], tightest)
+
+    def window_views(self, principal: Principal) -> list[RateLimitView]:
+        """Every capped window of the key and its ancestors, as of the last state round trip."""
+        out = []
         for limits in principal.chain:
             kv = self._keys.get(limits.key_id)
             if kv is None:
                 continue
-            if limits.quota_micros:
-                remaining = min(remaining, limits.quota_micros - kv.used)
             caps = (limits.rate_limit_5h_micros, limits.rate_limit_1d_micros, limits.rate_limit_7d_micros)
             by_name = {w.name: w for w in kv.windows}
             for window, cap in zip(WINDOWS, caps, strict=True):
                 wv = by_name.get(window.name)
-                if not cap or wv is None:
-                    continue
-                candidate = RateLimitView(cap, max(cap - wv.used, 0), math.ceil(wv.reset_ms / 1000))
-                if tightest is None or candidate.remaining_micros < tightest.remaining_micros:
-                    tightest = candidate
-        return QuotaView(max(remaining, 0), wallet[0], tightest)
+                if cap and wv is not None:
+                    out.append(
+                        RateLimitView(
+                            cap,
+                            max(cap - wv.used, 0),
+                            math.ceil(wv.reset_ms / 1000),
+                            window.name,
+                            limits.key_id,
+                            wv.used,
+                        )
+                    )
+        return out
 
     # ------------------------------------------------------------------ refresh
     async def refresh(self, principal: Principal) -> None:

@@ -232,14 +232,23 @@ ROLLUP = obj(
 USAGE_OR_ROLLUP = {"oneOf": [ROLLUP, page_of(USAGE_ROW)]}
 
 _WALLET = obj(
-    ["available_usd", "held_usd"], available_usd=NUM, available_micros=INT, held_usd=NUM, balance_usd=NUM
+    ["available_usd", "held_usd"],
+    available_usd=NUM,
+    available_micros=INT,
+    held_usd=NUM,
+    held_micros=INT,
+    balance_usd=NUM,
 )
 _WINDOW = obj(
-    ["window", "limit_usd", "used_usd", "remaining_usd", "reset"],
+    ["window", "key_id", "limit_usd", "used_usd", "remaining_usd", "reset"],
     window={"type": "string", "enum": ["5h", "1d", "7d"]},
+    key_id=ID,
     limit_usd=NUM,
+    limit_micros=INT,
     used_usd=NUM,
+    used_micros=INT,
     remaining_usd=NUM,
+    remaining_micros=INT,
     reset=nullable(INT),
 )
 BALANCE = obj(

@@ -65,11 +65,8 @@ class ManagementServices:
         if budget is not None:
             self.budget = budget
         self.keys = KeyManager(engine, sealer, self.catalogue, events)
-        # "available after pending holds" (spec §3.9.1) needs the meter's view of holds.
-        held = getattr(gateway.meter, "held_micros", None)
-        self.statements = (
-            Statements(engine, self.catalogue, held) if held else Statements(engine, self.catalogue)
-        )
+        # "available after pending holds" (spec §3.9.1) and the spend windows come from the meter.
+        self.statements = Statements(engine, self.catalogue, gateway.meter)
         self.admin = Administration(engine, events, self.wallet_moved)
         self.orgs = OrgManager(engine, events)
 
