@@ -189,10 +189,13 @@ def _run_operator(args: argparse.Namespace, action: Any) -> Any:
     settings = _settings(args)
 
     async def run(engine: Any, catalogue: Any) -> Any:
+        operator = _operator(settings, engine, catalogue)
         try:
-            return await action(_operator(settings, engine, catalogue))
+            return await action(operator)
         except GatewayError as exc:
             raise CliError(exc.message) from exc
+        finally:
+            await operator.close()
 
     return asyncio.run(_with_engine(settings, run))
 

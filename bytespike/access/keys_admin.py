@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bytespike.access import key_settings
 from bytespike.access.actor import Actor
+from bytespike.access.retirement import KeyRetirement
 from bytespike.access.scopes import ADMIN, DEFAULT_SCOPES
 from bytespike.access.secrets import KEY_PREFIX, KeySealer, generate_secret, is_well_formed, mask
 from bytespike.access.subkeys import KeyLimitsView, excess_over_parent
@@ -69,12 +70,19 @@ class KeyListing:
 
 class KeyManager:
     def __init__(
-        self, engine: AsyncEngine, sealer: KeySealer, catalogue: Catalogue, events: KeyEvents
+        self,
+        engine: AsyncEngine,
+        sealer: KeySealer,
+        catalogue: Catalogue,
+        events: KeyEvents,
+        retirement: KeyRetirement | None = None,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
         self._catalogue = catalogue
         self._events = events
+        self._retirement = retirement or KeyRetirement(None)
+        """Marks revoked keys and rotated-out secrets in the hot state (admission refuses them)."""
 
     # ------------------------------------------------------------------ reach
     async def _reachable(self, conn: AsyncConnection, actor: Actor) -> list[int] | None:
@@ -372,7 +380,7 @@ class KeyManager:
             if record.status != "active":
                 raise GatewayError(409, "key_not_active", f"key {key_id} is revoked", "id")
             valid_until = datetime.now(UTC) + timedelta(seconds=grace_seconds) if grace_seconds else None
-            await key_changes.rotate_secret(
+            retired = await key_changes.rotate_secret(
                 conn,
                 key_id,
                 lookup_hash=self._sealer.lookup_hash(secret),
@@ -382,6 +390,7 @@ class KeyManager:
             )
             await self._audit(conn, actor, "key.rotate", key_id, {"grace_period_seconds": grace_seconds})
             updated = await key_rows.get_key(conn, key_id)
+        await self._retirement.rotated(key_id, retired)
         await self._events.publish()
         assert updated is not None
         return updated, secret
@@ -395,6 +404,7 @@ class KeyManager:
             if revoked:
                 await self._audit(conn, actor, "key.revoke", key_id, {"revoked": revoked})
             record = await key_rows.get_key(conn, key_id)
+        await self._retirement.revoked(revoked)
         await self._events.publish()
         assert record is not None
         return record, revoked

@@ -43,6 +43,9 @@ class Principal:
     masked_key: str
     grace_until: float | None = None
     """Set when authenticated by a rotated-out secret still inside its grace period."""
+    secret_fingerprint: str = ""
+    """Names the secret presented (`state.hot.secret_fingerprint` of its lookup digest), so
+    admission can refuse it once rotated out even while this principal is cached."""
 
     @property
     def key_chain_ids(self) -> tuple[int, ...]:

@@ -361,7 +361,15 @@ class Meter:
         cap = await self._refresh_cap(principal, time.monotonic())
         caps = key_caps(principal)
         req = AdmitRequest(
-            "h" + uuid.uuid4().hex, estimate_micros, principal.wallet_id, principal.user_id, cap, caps
+            "h" + uuid.uuid4().hex,
+            estimate_micros,
+            principal.wallet_id,
+            principal.user_id,
+            cap,
+            caps,
+            secret=principal.secret_fingerprint,
+            expires_at_ms=_ms(principal.expires_at),
+            grace_until_ms=_ms(principal.grace_until),
         )
         try:
             await self._flush_dirty()
@@ -456,6 +464,11 @@ class Meter:
         if record is None or record.user_id != principal.user_id:
             return None
         return record
+
+
+def _ms(unix_s: float | None) -> int:
+    """Unix seconds → ms for the state (0 = none); rounded up, so a deadline is never early."""
+    return math.ceil(unix_s * 1000) if unix_s is not None else 0
 
 
 def _entities(hold: Hold) -> list[Entity]:

@@ -55,8 +55,12 @@ class KeyEvents:
 
     async def publish(self) -> None:
         self._on_change()
-        if self._redis is None:
+        if self._redis_url is None:
             return
+        if self._redis is None:  # a publisher that never listens (the CLI): connect on first use
+            import redis.asyncio as redis
+
+            self._redis = redis.from_url(self._redis_url)
         try:
             await self._redis.publish(self.channel, b"1")
         except Exception as exc:  # other processes still drop the key when their cache expires

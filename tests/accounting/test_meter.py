@@ -24,7 +24,7 @@ from bytespike.storage import ledger
 from bytespike.storage.batch_writer import UsageWriter
 from bytespike.storage.schema import users, wallets
 from tests.storage.test_ledger_and_usage import _usage, _user_wallet_key
-from tests.support.services import redis_or_skip
+from tests.support.services import drop_redis_prefix, redis_or_skip
 
 TTL = 0.3
 
@@ -98,13 +98,7 @@ async def env(request: pytest.FixtureRequest, engine) -> AsyncIterator[Env]:
         await writer.close()
         await meter.close()
         if prefix is not None:
-            import redis.asyncio as aioredis
-
-            client = aioredis.Redis.from_url(await redis_or_skip())
-            keys = [k async for k in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+            await drop_redis_prefix(prefix)
 
 
 async def test_admit_settle_and_the_header_values(env: Env) -> None:

@@ -10,6 +10,7 @@ from bytespike.access.admin import Administration
 from bytespike.access.keys_admin import KeyManager
 from bytespike.access.orgs import OrgManager
 from bytespike.access.principal import Network
+from bytespike.access.retirement import KeyRetirement
 from bytespike.access.secrets import KeySealer
 from bytespike.accounting.statements import Statements
 from bytespike.relay.gateway import Gateway
@@ -64,11 +65,12 @@ class ManagementServices:
         self.events = events
         if budget is not None:
             self.budget = budget
-        self.keys = KeyManager(engine, sealer, self.catalogue, events)
+        retirement = KeyRetirement(gateway.meter.state)
+        self.keys = KeyManager(engine, sealer, self.catalogue, events, retirement)
         # "available after pending holds" (spec §3.9.1) and the spend windows come from the meter.
         self.statements = Statements(engine, self.catalogue, gateway.meter)
         self.admin = Administration(engine, events, self.wallet_moved)
-        self.orgs = OrgManager(engine, events)
+        self.orgs = OrgManager(engine, events, retirement)
 
     async def wallet_moved(self, wallet_id: int, entry_id: int, amount_micros: int) -> None:
         """A ledger movement this process committed (admin credit, top-up): admission sees it at
