@@ -8,6 +8,7 @@ only after the usage record is committed (DESIGN.md §3).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +55,8 @@ from bytespike.upstreams.targets import (
     openai_chat_request,
     openai_responses_request,
 )
+
+log = logging.getLogger("bytespike.relay")
 
 CHECK_REQUEST = {
     anthropic_messages.NAME: am_requests.check_request,
@@ -163,8 +166,16 @@ class Gateway:
                 self.meter.release(call.hold)
                 call.hold = None
             return self.error_reply(err, inbound, principal)
+        except Exception:
+            # A bug: free (the hold goes), logged, and a 500 in the caller's own envelope.
+            if call is not None and call.hold is not None:
+                self.meter.release(call.hold)
+                call.hold = None
+            log.exception("request %s failed unexpectedly", inbound.request_id)
+            err = GatewayError(500, "internal_error", f"internal error (request {inbound.request_id}); not billed")
+            return self.error_reply(err, inbound, principal)
         except BaseException:
-            # Cancelled (the client left before the reply) or a bug: the hold must not outlive it.
+            # Cancelled (the client left before the reply): the hold must not outlive it.
             if call is not None and call.hold is not None:
                 self.meter.release(call.hold)
                 call.hold = None
