@@ -403,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     kc.set_defaults(func=cmd_keys_create)
     _add_management_commands(sub, keys_sub)
 
+    from bytespike.cli_billing import add_billing_commands  # its commands import this module
+
+    add_billing_commands(sub)
+
     sim = sub.add_parser("simulate", help="run the vendor simulator (for tests, demos, benchmarks)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=_port, default=8090)

@@ -61,6 +61,22 @@ async def _nobody_told(_wallet_id: int, _entry_id: int, _amount: int) -> None:
     return None
 
 
+async def audit_as(
+    conn: AsyncConnection, actor: Actor | None, action: str, target_type: str, target_id: object, detail: dict
+) -> None:
+    """One audit entry in the caller's transaction; ``actor`` None is the operator's CLI."""
+    await audit.record(
+        conn,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        actor_user_id=actor.user_id if actor else None,
+        actor_key_id=actor.key_id if actor else None,
+        ip=actor.ip if actor else None,
+        detail=detail if actor else {**detail, "via": "cli"},
+    )
+
+
 class Administration:
     def __init__(self, engine: AsyncEngine, events: KeyEvents, wallet_moved: WalletMoved = _nobody_told) -> None:
         self._engine = engine
@@ -87,16 +103,7 @@ class Administration:
         target_id: object,
         detail: dict,
     ) -> None:
-        await audit.record(
-            conn,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            actor_user_id=actor.user_id,
-            actor_key_id=actor.key_id,
-            ip=actor.ip,
-            detail=detail,
-        )
+        await audit_as(conn, actor, action, target_type, target_id, detail)
 
     async def _user(self, conn: AsyncConnection, user_id: int) -> UserRecord:
         user = await directory.get_user(conn, user_id)

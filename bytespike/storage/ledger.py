@@ -30,6 +30,7 @@ def _entry(row: sa.Row) -> LedgerEntryRecord:
         idempotency_key=row.idempotency_key,
         note=row.note,
         created_at=row.created_at,
+        source=dict(row.source or {}),
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +108,5 @@ class LedgerEntryRecord:
     idempotency_key: str
     note: str | None
     created_at: datetime
+    source: dict[str, Any] = field(default_factory=dict)
+    """Per kind: the payment (top-ups), the actor (admin entries), the request (refunds), …"""

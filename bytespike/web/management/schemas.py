@@ -394,9 +394,35 @@ LEDGER_ENTRY = obj(
     amount_micros=INT,
     balance_after_usd=NUM,
     balance_after_micros=INT,
+    source={"type": "object", "description": "per kind: the actor, the refunded request, the plan period"},
     note=nullable(STR),
     created_at=TIME,
     replayed={"type": "boolean", "description": "true when the idempotency key was used before"},
+)
+REFUND = obj(
+    ["request_id"],
+    closed=True,
+    request_id={"type": "string", "minLength": 1, "maxLength": 64},
+    amount_usd={
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1_000_000,
+        "description": "default: the request's whole cost; at most that",
+    },
+    note={"type": "string", "maxLength": 500},
+)
+RENEWAL = obj(
+    ["tier", "period", "credit_usd"],
+    closed=True,
+    tier={"type": "string", "enum": ["pro", "max", "enterprise"]},
+    period={"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "description": "the month renewed, YYYY-MM"},
+    credit_usd={
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 100_000,
+        "description": "credits the plan includes for the period",
+    },
+    note={"type": "string", "maxLength": 500},
 )
 MEMBER = obj(["user_id", "email", "role"], user_id=ID, email=STR, role=STR, created_at=TIME)
 ORG = obj(
