@@ -39,16 +39,17 @@ async def test_redis_budgets_live_under_the_configured_prefix() -> None:
     url = await redis_or_skip()
     mine, theirs = f"bstest:{uuid.uuid4().hex[:8]}:", f"bstest:{uuid.uuid4().hex[:8]}:"
     a, b, other = (RedisBudget(url, per_minute=2, prefix=p) for p in (mine, mine, theirs))
+    key = f"key:{uuid.uuid4().hex[:8]}"
     client = aioredis.Redis.from_url(url)
     try:
-        assert [await a.take("key:1"), await b.take("key:1")] == [None, None]
-        assert await a.take("key:1") is not None, "the same prefix shares one budget"
-        assert await other.take("key:1") is None, "another prefix has its own"
+        assert [await a.take(key), await b.take(key)] == [None, None]
+        assert await a.take(key) is not None, "the same prefix shares one budget"
+        assert await other.take(key) is None, "another prefix has its own"
         names = [k.decode() async for k in client.scan_iter(match=mine + "*")]
-        assert len(names) == 1 and names[0].startswith(mine + "mgmt:key:1:")
-        assert [k async for k in client.scan_iter(match="bytespike:mgmt:key:1:*")] == []
+        assert len(names) == 1 and names[0].startswith(f"{mine}mgmt:{key}:")
+        assert [k async for k in client.scan_iter(match=f"bytespike:mgmt:{key}:*")] == []
     finally:
-        keys = [k async for k in client.scan_iter(match="bstest:*mgmt:key:1:*")]
+        keys = [k async for k in client.scan_iter(match=f"bstest:*mgmt:{key}:*")]
         if keys:
             await client.delete(*keys)
         await client.aclose()
