@@ -10,16 +10,18 @@ hammering with a bad key costs one query per second, not one per request.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.cidr import parse_networks
-from bytespike.access.principal import KeyLimits, Principal
+from bytespike.access.principal import KeyLimits, ModelCap, Principal
 from bytespike.access.secrets import KeySealer, is_well_formed
 from bytespike.access.subkeys import effective_allow, effective_deny, effective_models, effective_scopes
 from bytespike.errors import GatewayError, authentication_failed
 from bytespike.state.hot import secret_fingerprint
+from bytespike.storage import model_quotas
 from bytespike.storage.keys import find_key_by_lookup_hash, get_key
 from bytespike.storage.records import KeyRecord
 
@@ -85,7 +87,11 @@ class KeyResolver:
                 if _refusal(parent) is not None:
                     return None, "invalid x-api-key: the parent key is not active"
                 chain.append(parent)
-        return _principal(record, chain, secret_fingerprint(digest)), None
+            caps = tuple(
+                ModelCap(r.id, r.key_id, r.model, r.quota_micros)
+                for r in await model_quotas.of_keys(conn, [k.id for k in chain])
+            )
+        return replace(_principal(record, chain, secret_fingerprint(digest)), model_caps=caps), None
 
 
 def _refusal(record: KeyRecord) -> str | None:

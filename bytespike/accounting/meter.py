@@ -50,6 +50,7 @@ from bytespike.state.windows import WINDOWS
 from bytespike.storage.batch_writer import UsageWriter
 from bytespike.storage.generations import GenerationRecord, find_usage_record
 from bytespike.storage.hot_snapshot import account_concurrency, read_snapshot, recent_ledger
+from bytespike.storage.model_quotas import cap_entity_id
 from bytespike.storage.records import UsageRecord
 
 log = logging.getLogger("bytespike.accounting")
@@ -105,10 +106,17 @@ class QuotaView:
     """None when no key of the chain has a window cap."""
 
 
-def key_caps(principal: Principal) -> tuple[KeyCaps, ...]:
-    return tuple(
+def key_caps(principal: Principal, model: str | None = None) -> tuple[KeyCaps, ...]:
+    """The chain as admission checks it; a per-model cap of ``model`` is one more quota'd entry,
+    named by its negative id (storage/model_quotas.py), so it is held, settled and loaded like a key."""
+    keys = tuple(
         KeyCaps(k.key_id, k.quota_micros, (k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros))
         for k in principal.chain
+    )
+    if model is None or not principal.model_caps:
+        return keys
+    return keys + tuple(
+        KeyCaps(cap_entity_id(c.cap_id), c.quota_micros) for c in principal.model_caps if c.model == model
     )
 
 
@@ -236,6 +244,17 @@ class Meter:
                 tightest = candidate
         return QuotaView(max(remaining, 0), wallet[0], tightest)
 
+    def model_cap_remaining(self, principal: Principal, model: str) -> int | None:
+        """What the tightest per-model cap of ``model`` leaves (settled spend), or None: uncapped
+        or not seen by this process yet."""
+        left = None
+        for c in principal.model_caps:
+            kv = self._keys.get(cap_entity_id(c.cap_id)) if c.model == model else None
+            if kv is not None:
+                remaining = max(c.quota_micros - kv.used, 0)
+                left = remaining if left is None else min(left, remaining)
+        return left
+
     def window_views(self, principal: Principal) -> list[RateLimitView]:
         """Every capped window of the key and its ancestors, as of the last state round trip."""
         out = []
@@ -356,10 +375,11 @@ class Meter:
             self._dirty.difference_update(dirty)
 
     # ------------------------------------------------------------------ admission
-    async def admit(self, principal: Principal, estimate_micros: int) -> Hold:
-        """Reserve ``estimate_micros`` and a concurrency slot, or raise the error naming the limit."""
+    async def admit(self, principal: Principal, estimate_micros: int, model: str | None = None) -> Hold:
+        """Reserve ``estimate_micros`` and a concurrency slot, or raise the error naming the limit;
+        ``model`` (the catalogue slug called) brings in the chain's per-model caps of it."""
         cap = await self._refresh_cap(principal, time.monotonic())
-        caps = key_caps(principal)
+        caps = key_caps(principal, model)
         req = AdmitRequest(
             "h" + uuid.uuid4().hex,
             estimate_micros,

@@ -15,6 +15,7 @@ from bytespike.errors import GatewayError, authentication_failed, insufficient_b
 from bytespike.money import micros_to_usd
 from bytespike.money import micros_to_usd_exact as usd
 from bytespike.state.hot import Limit, Refusal
+from bytespike.storage.model_quotas import cap_entity_id
 
 KEY_REFUSALS = {
     Limit.KEY_EXPIRED: "invalid x-api-key: the key has expired",
@@ -46,6 +47,14 @@ def refusal_error(principal: Principal, estimate: int, r: Refusal, now_ms: int) 
         return insufficient_balance(
             f"insufficient_balance: this request may cost up to ${usd(estimate)} and the wallet has "
             f"${usd(max(r.available, 0))} available"
+        )
+    if r.limit is Limit.QUOTA and r.key_id is not None and r.key_id < 0:
+        cap = next(c for c in principal.model_caps if cap_entity_id(c.cap_id) == r.key_id)
+        return GatewayError(
+            402,
+            "quota_exceeded",
+            f"quota_exceeded: key {cap.key_id} has ${usd(max(r.available, 0))} of its ${usd(r.cap)} cap on "
+            f"model {cap.model} left; this request may cost up to ${usd(estimate)}",
         )
     if r.limit is Limit.QUOTA:
         return GatewayError(

@@ -6,7 +6,8 @@ in-flight requests of every process hold right now ("after pending holds", spec 
 read of the billing meter's hot state per call. Spend windows come from that same read, so
 ``/v1/balance`` reports exactly what the ``X-RateLimit-*`` headers of the reply say. Amounts
 leave as ``*_usd`` numbers rounded to the cent, with exact ``*_micros`` integers beside the
-ones a program would add up.
+ones a program would add up. ``allowed_models`` reports each model's tightest per-model cap
+(storage/model_quotas.py) and the spend it counts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from bytespike.errors import GatewayError
 from bytespike.money import micros_to_usd
 from bytespike.money import micros_to_usd_float as usd
 from bytespike.routing.catalogue import Catalogue
-from bytespike.storage import accounts, directory, key_changes, ledger_queries, orgs, usage_queries
+from bytespike.storage import (
+    accounts,
+    directory,
+    key_changes,
+    ledger_queries,
+    model_quotas,
+    orgs,
+    usage_queries,
+)
 from bytespike.storage import keys as key_rows
 from bytespike.storage.usage_queries import ROLLUP_DIMENSIONS, UsageFilter
 
@@ -106,6 +115,7 @@ class Statements:
             thresholds = await accounts.wallet_thresholds(conn, p.wallet_id)
             membership = await orgs.first_membership(conn, p.user_id)
             spent = await usage_queries.rollup(conn, UsageFilter(user_id=p.user_id), ["model"])
+            cap_spent = await model_quotas.spent(conn, [c.cap_id for c in p.model_caps])
         assert user is not None and wallet is not None
         available = wallet.balance_micros - await self._held_now(p)
         models = self._catalogue.models_for_group(p.group)
@@ -129,10 +139,7 @@ class Statements:
                 "low_balance_threshold_usd": usd(thresholds),
                 "low_balance_flagged": available <= thresholds,
             },
-            "allowed_models": [
-                {"id": m.slug, "quota_used_usd": usd(used.get(m.slug, 0)), "quota_cap_usd": None}
-                for m in models
-            ],
+            "allowed_models": [_model_line(m.slug, used.get(m.slug, 0), p, cap_spent) for m in models],
             "org": (
                 {"id": membership[0].id, "name": membership[0].name, "role": membership[1]}
                 if membership is not None
@@ -288,6 +295,21 @@ class Statements:
             "page": page,
             "page_size": page_size,
         }
+
+
+def _model_line(slug: str, account_spend: int, p: Principal, cap_spent: dict[int, int]) -> dict[str, Any]:
+    """One ``allowed_models`` entry (spec §3.9.1): a capped model reports its tightest cap (the
+    key's or an ancestor's) and the spend that cap counts; an uncapped one the account's spend."""
+    caps = [c for c in p.model_caps if c.model == slug]
+    if not caps:
+        return {"id": slug, "quota_used_usd": usd(account_spend), "quota_cap_usd": None, "quota_cap_key_id": None}
+    tight = min(caps, key=lambda c: c.quota_micros - cap_spent.get(c.cap_id, 0))
+    return {
+        "id": slug,
+        "quota_used_usd": usd(cap_spent.get(tight.cap_id, 0)),
+        "quota_cap_usd": usd(tight.quota_micros),
+        "quota_cap_key_id": tight.key_id,
+    }
 
 
 def _window(w: RateLimitView) -> dict[str, Any]:

@@ -222,7 +222,7 @@ class Gateway:
         target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(inbound.body_size // 4 + 1, max_out, model)
-        hold = await self.meter.admit(principal, estimate)
+        hold = await self.meter.admit(principal, estimate, model.slug)
         return Call(inbound, principal, model, target, upstream_protocol, hold, translation=translation)
 
     # ------------------------------------------------------------------ upstream request
@@ -312,6 +312,7 @@ class Gateway:
         headers = self.headers(call.principal, call.inbound, overhead)
         headers.append((b"content-type", b"application/json"))
         _add_degraded(headers, call)
+        _add_model_quota(headers, call, self.meter)
         return Reply(200, out, headers)
 
     # ------------------------------------------------------------------ streaming
@@ -343,6 +344,7 @@ class Gateway:
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
         _add_degraded(headers, call)
+        _add_model_quota(headers, call, self.meter)
         headers += [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -399,6 +401,13 @@ class Gateway:
         if call.hold is not None:
             self.meter.release(call.hold)
             call.hold = None
+
+
+def _add_model_quota(headers: Headers, call: Call, meter: Meter) -> None:
+    """A key with a per-model cap on the model called also reports what that cap leaves."""
+    left = meter.model_cap_remaining(call.principal, call.model.slug) if call.principal.model_caps else None
+    if left is not None:
+        headers.append((b"x-bytespike-model-quota-remaining-credits", micros_to_usd(left).encode()))
 
 
 def _add_degraded(headers: Headers, call: Call) -> None:

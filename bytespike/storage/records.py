@@ -66,6 +66,8 @@ class KeyRecord:
     """The owner has a ``user_allowed_groups`` row for the key's group (needed when exclusive)."""
     updated_at: datetime | None = None
     revoked_at: datetime | None = None
+    model_quotas: tuple[tuple[str, int], ...] = ()
+    """Per-model lifetime caps (model, micro-USD), when the reader loaded them (key management)."""
 
 
 @dataclass(frozen=True, slots=True)

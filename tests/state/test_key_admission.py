@@ -77,3 +77,23 @@ async def test_a_grace_period_carried_by_the_request_ends_at_the_states_clock(ho
     hot.clock.advance(1_000)
     late = await hot.state.admit(replace(req, hold_id="h_grace_late"))
     assert late.refusal is not None and late.refusal.limit is Limit.KEY_ROTATED
+
+
+async def test_a_per_model_cap_is_one_more_quota_entry_named_by_a_negative_id(hot: Bench) -> None:
+    """storage/model_quotas.py names a key's cap on one model ``-row id``: it is loaded, held,
+    settled, journaled and refused exactly like a key's lifetime quota, on both backends."""
+    hot.db.key_used[-7] = 400_000  # what the cap already counts in the database
+    chain = (KeyCaps(10, 0), KeyCaps(-7, 500_000))
+    adm = await hot.admit(hot.request(60_000, keys=chain))
+    assert adm.hold is not None and adm.view is not None
+    assert [(k.key_id, k.used, k.held) for k in adm.view.keys] == [(10, 0, 60_000), (-7, 400_000, 60_000)]
+    refused = await hot.admit(hot.request(60_000, keys=chain))
+    assert refused.refusal is not None
+    assert (refused.refusal.limit, refused.refusal.key_id, refused.refusal.available) == (Limit.QUOTA, -7, 40_000)
+    s = await hot.state.settle(adm.hold, "req_cap", 30_000)
+    assert s.view is not None and s.view.keys[1].used == 430_000
+    # Reloaded from the database while the charge is uncommitted: the journal keeps it exact.
+    await hot.state.invalidate([(KEY, -7)])
+    again = await hot.admit(hot.request(70_000, keys=chain))
+    assert again.hold is not None and again.view is not None and again.view.keys[1].used == 430_000
+    assert (await hot.admit(hot.request(1, keys=chain))).refusal is not None

@@ -47,6 +47,13 @@ MODELS = {
     "maxItems": 500,
     "description": "narrows the group to these models; null = the whole group",
 }
+MODEL_QUOTAS = {
+    "type": "object",
+    "additionalProperties": USD_CAP,
+    "maxProperties": 500,
+    "description": "per-model lifetime caps: model slug → USD (the key's and its sub-keys' spend on "
+    "that model); 0 removes a cap; on PATCH the whole map is replaced",
+}
 
 ERROR = obj(
     ["error"],
@@ -76,6 +83,7 @@ _KEY_SETTINGS: dict[str, Any] = {
     "ip_whitelist": CIDRS,
     "ip_blacklist": CIDRS,
     "allowed_models": MODELS,
+    "model_quotas": MODEL_QUOTAS,
     "scopes": SCOPES,
 }
 KEY_CREATE = obj(
@@ -137,6 +145,7 @@ KEY = obj(
     ip_whitelist={"type": "array", "items": STR},
     ip_blacklist={"type": "array", "items": STR},
     allowed_models={"type": ["array", "null"], "items": STR},
+    model_quotas={"type": "object", "additionalProperties": NUM},
     scopes={"type": "array", "items": STR},
     expires_at=nullable(TIME),
     created_at=TIME,
@@ -306,7 +315,11 @@ ACCOUNT = obj(
     allowed_models={
         "type": "array",
         "items": obj(
-            ["id", "quota_used_usd", "quota_cap_usd"], id=STR, quota_used_usd=NUM, quota_cap_usd=nullable(NUM)
+            ["id", "quota_used_usd", "quota_cap_usd"],
+            id=STR,
+            quota_used_usd=NUM,
+            quota_cap_usd=nullable(NUM),
+            quota_cap_key_id=nullable(ID),
         ),
     },
     org={"oneOf": [{"type": "null"}, obj(["id", "name", "role"], id=ID, name=STR, role=STR)]},
