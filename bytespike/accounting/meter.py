@@ -330,9 +330,11 @@ class Meter:
         self._wallets.pop(wallet_id, None)
 
     async def _observe(self, principal: Principal) -> None:
-        caps = key_caps(principal)
+        await self._observe_caps(principal.wallet_id, key_caps(principal))
+
+    async def _observe_caps(self, wallet_id: int, caps: tuple[KeyCaps, ...]) -> None:
         for _ in range(2):
-            obs = await self._state.observe(principal.wallet_id, caps)
+            obs = await self._state.observe(wallet_id, caps)
             if obs.view is not None:
                 self._remember(obs.view)
                 return
@@ -465,6 +467,12 @@ class Meter:
             ) from exc
         if settlement is not None and settlement.view is not None:
             self._remember(settlement.view)
+        elif settlement is not None and hold.wallet_id not in self._wallets:
+            # Rare: the wallet was invalidated (a ledger movement) while this request ran and a
+            # concurrent poll dropped the cached values; read them again so the reply still
+            # carries its accounting headers.
+            with contextlib.suppress(StateUnavailable):
+                await self._observe_caps(hold.wallet_id, hold.keys)
         self.metrics.inc("bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok")
 
     async def _commit(self, hold: Hold, record: UsageRecord, settlement: Any) -> None:

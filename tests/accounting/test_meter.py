@@ -22,7 +22,7 @@ from bytespike.state.hot import Hold, Limit, Refusal, StateUnavailable
 from bytespike.state.memory import MemoryState
 from bytespike.storage import ledger
 from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.schema import users, wallets
+from bytespike.storage.schema import ledger_entries, users, wallets
 from tests.storage.test_ledger_and_usage import _usage, _user_wallet_key
 from tests.support.services import drop_redis_prefix, redis_or_skip
 
@@ -115,6 +115,22 @@ async def test_admit_settle_and_the_header_values(env: Env) -> None:
     assert view is not None and view.remaining_micros == 1_000_000 - 1234
     assert env.meter.held_micros(env.principal.wallet_id) == 0
     assert env.metrics.value("bytespike_settlements_total", result="ok") == 1
+
+
+async def test_a_ledger_movement_during_a_request_leaves_the_header_values_known(env: Env) -> None:
+    """A movement (here announced by this process) drops the cached wallet while a request runs
+    and, with Redis, the hot wallet too: the settlement still ends with header values."""
+    await env.fund(1_000_000)
+    await env.meter.refresh(env.principal)
+    hold = await env.meter.admit(env.principal, 5000)
+    await env.fund(500_000)
+    async with env.engine.connect() as conn:
+        entry_id = await conn.scalar(sa.select(sa.func.max(ledger_entries.c.id)))
+    await env.meter.wallet_moved(env.principal.wallet_id, entry_id, 500_000)
+    assert env.meter.quota_view(env.principal) is None, "the movement dropped the cached values"
+    await env.meter.settle(hold, env.record(1234))
+    view = env.meter.quota_view(env.principal)
+    assert view is not None and view.remaining_micros == 1_500_000 - 1234 == await env.balance()
 
 
 async def test_each_limit_raises_its_spec_error(env: Env) -> None:
