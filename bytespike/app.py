@@ -195,14 +195,16 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         runtime.gateway = gateway
         holder["surfaces"].gateway = gateway
         # Key changes reach every process at once through Redis pub/sub when it is configured.
-        events = KeyEvents(gateway.resolver.invalidate, settings.redis_url)
+        events = KeyEvents(gateway.resolver.invalidate, settings.redis_url, prefix=settings.redis_prefix)
         await events.start()
         management.bind(
             gateway=gateway,
             engine=engine,
             sealer=KeySealer(settings.secret_key),
             events=events,
-            budget=RedisBudget(settings.redis_url, settings.management_rate_per_minute)
+            budget=RedisBudget(
+                settings.redis_url, settings.management_rate_per_minute, prefix=settings.redis_prefix
+            )
             if settings.redis_url
             else None,
         )

@@ -177,7 +177,9 @@ def _operator(settings: Settings, engine: Any, catalogue: Any) -> Any:
     from bytespike.access.operator import Operator
     from bytespike.access.secrets import KeySealer
 
-    return Operator(engine, KeySealer(settings.secret_key), catalogue, settings.redis_url)
+    return Operator(
+        engine, KeySealer(settings.secret_key), catalogue, settings.redis_url, settings.redis_prefix
+    )
 
 
 def _run_operator(args: argparse.Namespace, action: Any) -> Any:
@@ -187,10 +189,13 @@ def _run_operator(args: argparse.Namespace, action: Any) -> Any:
     settings = _settings(args)
 
     async def run(engine: Any, catalogue: Any) -> Any:
+        operator = _operator(settings, engine, catalogue)
         try:
-            return await action(_operator(settings, engine, catalogue))
+            return await action(operator)
         except GatewayError as exc:
             raise CliError(exc.message) from exc
+        finally:
+            await operator.close()
 
     return asyncio.run(_with_engine(settings, run))
 
@@ -397,6 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--json", action="store_true", help="print JSON")
     kc.set_defaults(func=cmd_keys_create)
     _add_management_commands(sub, keys_sub)
+
+    from bytespike.cli_billing import add_billing_commands  # its commands import this module
+
+    add_billing_commands(sub)
 
     sim = sub.add_parser("simulate", help="run the vendor simulator (for tests, demos, benchmarks)")
     sim.add_argument("--host", default="127.0.0.1")

@@ -75,12 +75,13 @@ def serve(settings: Settings) -> None:
         http="httptools",
         lifespan="on",
         access_log=False,
+        # uvicorn would otherwise rewrite the client address from X-Forwarded-For for any peer
+        # in --forwarded-allow-ips (127.0.0.1 by default); the gateway trusts that header only
+        # from BYTESPIKE_TRUSTED_PROXIES (web/client_address.py), which IP lists depend on.
+        proxy_headers=False,
         log_level="warning",
         server_header=False,
         date_header=False,
-        # X-Forwarded-For is read by the gateway itself, and only from BYTESPIKE_TRUSTED_PROXIES
-        # (web/client_address.py); uvicorn's own middleware would believe it from 127.0.0.1.
-        proxy_headers=False,
         **workers,
     )
 

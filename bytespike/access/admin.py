@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,10 +53,36 @@ class Adjustment:
     """False when the idempotency key was seen before (nothing moved this time)."""
 
 
+WalletMoved = Callable[[int, int, int], Awaitable[None]]
+"""``(wallet id, ledger entry id, amount micro-USD)``: tells the billing meter about a movement."""
+
+
+async def _nobody_told(_wallet_id: int, _entry_id: int, _amount: int) -> None:
+    return None
+
+
+async def audit_as(
+    conn: AsyncConnection, actor: Actor | None, action: str, target_type: str, target_id: object, detail: dict
+) -> None:
+    """One audit entry in the caller's transaction; ``actor`` None is the operator's CLI."""
+    await audit.record(
+        conn,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        actor_user_id=actor.user_id if actor else None,
+        actor_key_id=actor.key_id if actor else None,
+        ip=actor.ip if actor else None,
+        detail=detail if actor else {**detail, "via": "cli"},
+    )
+
+
 class Administration:
-    def __init__(self, engine: AsyncEngine, events: KeyEvents) -> None:
+    def __init__(self, engine: AsyncEngine, events: KeyEvents, wallet_moved: WalletMoved = _nobody_told) -> None:
         self._engine = engine
         self._events = events
+        self._wallet_moved = wallet_moved
+        """Called after a credit adjustment commits, so admission sees the new balance at once."""
 
     async def require_admin(self, conn: AsyncConnection, actor: Actor) -> UserRecord:
         user = await directory.get_user(conn, actor.user_id)
@@ -76,16 +103,7 @@ class Administration:
         target_id: object,
         detail: dict,
     ) -> None:
-        await audit.record(
-            conn,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            actor_user_id=actor.user_id,
-            actor_key_id=actor.key_id,
-            ip=actor.ip,
-            detail=detail,
-        )
+        await audit_as(conn, actor, action, target_type, target_id, detail)
 
     async def _user(self, conn: AsyncConnection, user_id: int) -> UserRecord:
         user = await directory.get_user(conn, user_id)
@@ -222,6 +240,16 @@ class Administration:
                 source={"actor": admin.email},
                 note=note,
             )
+            if not is_new and (entry.wallet_id, entry.amount_micros) != (wallet_id, micros):
+                # Keys are global: a replay must be the same movement, not another one that
+                # happened to reuse the key (answering "replayed" would hide a lost adjustment).
+                raise GatewayError(
+                    409,
+                    "idempotency_key_reused",
+                    f"idempotency_key {idempotency_key!r} was already used for a different "
+                    "adjustment (another wallet or amount)",
+                    "idempotency_key",
+                )
             if is_new:
                 await self._audit(
                     conn,
@@ -236,6 +264,8 @@ class Administration:
                         "org_id": org_id,
                     },
                 )
+        if is_new:
+            await self._wallet_moved(wallet_id, entry.id, entry.amount_micros)
         return Adjustment(entry, is_new)
 
     # ------------------------------------------------------------------ audit

@@ -16,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.cidr import parse_networks
-from bytespike.access.principal import KeyLimits, Principal
+from bytespike.access.principal import KeyLimits, ModelCap, Principal
 from bytespike.access.secrets import KeySealer, is_well_formed
 from bytespike.access.subkeys import effective_allow, effective_deny, effective_models, effective_scopes
 from bytespike.errors import GatewayError, authentication_failed
 from bytespike.single_flight import SingleFlight
+from bytespike.state.hot import secret_fingerprint
+from bytespike.storage import model_quotas
 from bytespike.storage.keys import find_key_by_lookup_hash, get_key
 from bytespike.storage.records import KeyRecord
 
@@ -130,7 +133,11 @@ class KeyResolver:
                 if _refusal(parent) is not None:
                     return None, "invalid x-api-key: the parent key is not active"
                 chain.append(parent)
-        return _principal(record, chain), None
+            caps = tuple(
+                ModelCap(r.id, r.key_id, r.model, r.quota_micros)
+                for r in await model_quotas.of_keys(conn, [k.id for k in chain])
+            )
+        return replace(_principal(record, chain, secret_fingerprint(digest)), model_caps=caps), None
 
 
 def _refusal(record: KeyRecord) -> str | None:
@@ -151,7 +158,7 @@ def _epoch(value: datetime | None) -> float | None:
     return value.astimezone(UTC).timestamp() if value is not None else None
 
 
-def _principal(record: KeyRecord, chain: list[KeyRecord]) -> Principal:
+def _principal(record: KeyRecord, chain: list[KeyRecord], fingerprint: str) -> Principal:
     # A sub-key is clamped by every ancestor at request time (access/subkeys.py), so a parent
     # narrowed after its children were minted still bounds them.
     expiries = [e for e in (_epoch(k.expires_at) for k in chain) if e is not None]
@@ -175,4 +182,5 @@ def _principal(record: KeyRecord, chain: list[KeyRecord]) -> Principal:
         tier=record.user_tier,
         masked_key=record.masked_key,
         grace_until=_epoch(record.previous_valid_until),
+        secret_fingerprint=fingerprint,
     )

@@ -100,6 +100,24 @@ def models(value: Any, group_models: frozenset[str], group: str) -> list[str] | 
     return items
 
 
+def model_quotas(value: Any, models: frozenset[str]) -> dict[str, int]:
+    """``{model: USD}`` → ``{model: micro-USD}``; each model must be one the key can call, and a
+    cap of 0 means no cap (the model is dropped from the map)."""
+    if not isinstance(value, Mapping):
+        raise bad("model_quotas is an object of model → USD cap", "model_quotas")
+    if len(value) > MAX_MODELS:
+        raise bad(f"model_quotas holds at most {MAX_MODELS} models", "model_quotas")
+    out = {}
+    for model, usd in value.items():
+        field = f"model_quotas.{model}"
+        if model not in models:
+            raise bad(f"{model!r} is not a model this key can call", field)
+        micros = usd_cap(usd, field)
+        if micros:
+            out[model] = micros
+    return out
+
+
 def columns(fields: Mapping[str, Any], *, group_models: frozenset[str], group: str) -> dict[str, Any]:
     """Column values for every setting present in ``fields`` (group resolution excluded)."""
     out: dict[str, Any] = {}

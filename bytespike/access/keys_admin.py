@@ -10,7 +10,7 @@ gateway process drops its key cache.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bytespike.access import key_settings
 from bytespike.access.actor import Actor
+from bytespike.access.retirement import KeyRetirement
 from bytespike.access.scopes import ADMIN, DEFAULT_SCOPES
 from bytespike.access.secrets import KEY_PREFIX, KeySealer, generate_secret, is_well_formed, mask
 from bytespike.access.subkeys import KeyLimitsView, excess_over_parent
@@ -26,6 +27,7 @@ from bytespike.routing.catalogue import Catalogue
 from bytespike.state.key_events import KeyEvents
 from bytespike.storage import accounts, audit, directory, key_changes, orgs, user_settings
 from bytespike.storage import keys as key_rows
+from bytespike.storage import model_quotas as model_quota_rows
 from bytespike.storage.records import KeyRecord
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -58,7 +60,16 @@ def _limits(record: KeyRecord) -> KeyLimitsView:
         allowed_models=record.allowed_models,
         scopes=record.scopes,
         expires_at=record.expires_at,
+        model_quotas=dict(record.model_quotas),
     )
+
+
+async def with_model_quotas(conn: AsyncConnection, records: list[KeyRecord]) -> list[KeyRecord]:
+    """The records with their per-model caps loaded (one query)."""
+    by_key: dict[int, list[tuple[str, int]]] = {}
+    for row in await model_quota_rows.of_keys(conn, [r.id for r in records]):
+        by_key.setdefault(row.key_id, []).append((row.model, row.quota_micros))
+    return [replace(r, model_quotas=tuple(by_key.get(r.id, ()))) for r in records]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +80,19 @@ class KeyListing:
 
 class KeyManager:
     def __init__(
-        self, engine: AsyncEngine, sealer: KeySealer, catalogue: Catalogue, events: KeyEvents
+        self,
+        engine: AsyncEngine,
+        sealer: KeySealer,
+        catalogue: Catalogue,
+        events: KeyEvents,
+        retirement: KeyRetirement | None = None,
     ) -> None:
         self._engine = engine
         self._sealer = sealer
         self._catalogue = catalogue
         self._events = events
+        self._retirement = retirement or KeyRetirement(None)
+        """Marks revoked keys and rotated-out secrets in the hot state (admission refuses them)."""
 
     # ------------------------------------------------------------------ reach
     async def _reachable(self, conn: AsyncConnection, actor: Actor) -> list[int] | None:
@@ -91,7 +109,7 @@ class KeyManager:
         reachable = await self._reachable(conn, actor) if actor is not None else None
         if reachable is not None and key_id not in reachable:
             raise not_found(key_id)
-        return record
+        return (await with_model_quotas(conn, [record]))[0]
 
     async def _audit(
         self,
@@ -162,6 +180,11 @@ class KeyManager:
             )
         return group
 
+    def _callable_models(self, group: str, allowed: Any) -> frozenset[str]:
+        """Models a key of ``group`` narrowed to ``allowed`` (None: the whole group) can call."""
+        models = self._group_models(group)
+        return models if allowed is None else models & frozenset(allowed)
+
     def _group_models(self, name: str) -> frozenset[str]:
         group = self._catalogue.groups.get(name)
         return group.models if group is not None else frozenset()
@@ -198,8 +221,14 @@ class KeyManager:
             values = key_settings.columns(
                 fields, group_models=self._group_models(group.name), group=group.name
             )
+            if "model_quotas" in fields:
+                allowed = values.get("allowed_models", parent.allowed_models if parent else None)
+                values["model_quotas"] = key_settings.model_quotas(
+                    fields["model_quotas"], self._callable_models(group.name, allowed)
+                )
             values.setdefault("name", "default")
             if parent is not None:
+                parent = (await with_model_quotas(conn, [parent]))[0]
                 inherited = _limits(parent)
                 for column in (
                     "quota_micros",
@@ -251,6 +280,8 @@ class KeyManager:
                     expires_at=values.get("expires_at"),
                 ),
             )
+            if values.get("model_quotas"):
+                await model_quota_rows.replace(conn, key_id, values["model_quotas"])
             await self._audit(
                 conn,
                 actor,
@@ -259,7 +290,8 @@ class KeyManager:
                 {"parent_key_id": parent_id, "org_id": org_id, "group_id": group.id},
             )
             record = await key_rows.get_key(conn, key_id)
-        assert record is not None
+            assert record is not None
+            record = (await with_model_quotas(conn, [record]))[0]
         return record, secret
 
     def _secret(self, custom: Any) -> str:
@@ -316,7 +348,8 @@ class KeyManager:
                 after_id=after_id,
                 limit=limit + 1,
             )
-        return KeyListing(rows[:limit], len(rows) > limit)
+            page = await with_model_quotas(conn, rows[:limit])
+        return KeyListing(page, len(rows) > limit)
 
     async def available_groups(self, actor: Actor) -> list[directory.GroupRecord]:
         """Public groups and the exclusive groups the user has a grant for."""
@@ -352,18 +385,29 @@ class KeyManager:
             values.update(
                 key_settings.columns(fields, group_models=self._group_models(group_name), group=group_name)
             )
+            if "model_quotas" in fields:
+                values["model_quotas"] = key_settings.model_quotas(
+                    fields["model_quotas"],
+                    self._callable_models(group_name, values.get("allowed_models", record.allowed_models)),
+                )
             if "group_id" in values and "allowed_models" not in values and record.allowed_models is not None:
                 key_settings.models(record.allowed_models, self._group_models(group_name), group_name)
             if "scopes" in values:
                 await self._scope_ceiling(conn, actor, parent, values["scopes"])
             if parent is not None:
+                parent = (await with_model_quotas(conn, [parent]))[0]
                 excess = excess_over_parent(values, _limits(parent))
                 if excess is not None:
                     raise key_settings.bad(excess[1], excess[0])
+            quotas = values.pop("model_quotas", None)
+            if quotas is not None:
+                await model_quota_rows.replace(conn, key_id, quotas)
             if values:
                 await key_changes.update_key(conn, key_id, values)
             await self._audit(conn, actor, "key.update", key_id, {"fields": sorted(fields)})
             updated = await key_rows.get_key(conn, key_id)
+            assert updated is not None
+            updated = (await with_model_quotas(conn, [updated]))[0]
         await self._events.publish()
         assert updated is not None
         return updated
@@ -380,7 +424,7 @@ class KeyManager:
             if record.status != "active":
                 raise GatewayError(409, "key_not_active", f"key {key_id} is revoked", "id")
             valid_until = datetime.now(UTC) + timedelta(seconds=grace_seconds) if grace_seconds else None
-            await key_changes.rotate_secret(
+            retired = await key_changes.rotate_secret(
                 conn,
                 key_id,
                 lookup_hash=self._sealer.lookup_hash(secret),
@@ -390,6 +434,9 @@ class KeyManager:
             )
             await self._audit(conn, actor, "key.rotate", key_id, {"grace_period_seconds": grace_seconds})
             updated = await key_rows.get_key(conn, key_id)
+            assert updated is not None
+            updated = (await with_model_quotas(conn, [updated]))[0]
+        await self._retirement.rotated(key_id, retired)
         await self._events.publish()
         assert updated is not None
         return updated, secret
@@ -403,6 +450,9 @@ class KeyManager:
             if revoked:
                 await self._audit(conn, actor, "key.revoke", key_id, {"revoked": revoked})
             record = await key_rows.get_key(conn, key_id)
+            assert record is not None
+            record = (await with_model_quotas(conn, [record]))[0]
+        await self._retirement.revoked(revoked)
         await self._events.publish()
         assert record is not None
         return record, revoked

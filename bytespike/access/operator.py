@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.keys_admin import KeyManager
 from bytespike.access.orgs import OrgManager
+from bytespike.access.retirement import KeyRetirement
 from bytespike.access.secrets import KeySealer
 from bytespike.errors import GatewayError
 from bytespike.routing.catalogue import Catalogue
 from bytespike.state.key_events import KeyEvents
+from bytespike.state.redis import RedisState
 from bytespike.storage import accounts, audit, directory, key_changes
 from bytespike.storage.orgs import OrgRecord
 from bytespike.storage.records import KeyRecord, UserRecord
@@ -22,12 +24,26 @@ from bytespike.storage.records import KeyRecord, UserRecord
 
 class Operator:
     def __init__(
-        self, engine: AsyncEngine, sealer: KeySealer, catalogue: Catalogue, redis_url: str | None
+        self,
+        engine: AsyncEngine,
+        sealer: KeySealer,
+        catalogue: Catalogue,
+        redis_url: str | None,
+        redis_prefix: str = "bytespike:",
     ) -> None:
         self._engine = engine
-        self._events = KeyEvents(lambda: None, redis_url)
-        self._keys = KeyManager(engine, sealer, catalogue, self._events)
-        self._orgs = OrgManager(engine, self._events)
+        self._events = KeyEvents(lambda: None, redis_url, prefix=redis_prefix)
+        # Gateways sharing Redis learn of revocations in their admission step too; the embedded
+        # default's in-process state is out of reach here (its 1 s key cache bounds the change).
+        self._state = RedisState(redis_url, prefix=redis_prefix) if redis_url else None
+        retirement = KeyRetirement(self._state)
+        self._keys = KeyManager(engine, sealer, catalogue, self._events, retirement)
+        self._orgs = OrgManager(engine, self._events, retirement)
+
+    async def close(self) -> None:
+        await self._events.close()
+        if self._state is not None:
+            await self._state.close()
 
     async def _user(self, email: str) -> UserRecord:
         async with self._engine.connect() as conn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bytespike.access.retirement import KeyRetirement
 from bytespike.errors import GatewayError
 from bytespike.state.key_events import KeyEvents
 from bytespike.storage import audit, directory, key_changes, orgs
@@ -30,9 +31,12 @@ def _org_name(name: object) -> str:
 
 
 class OrgManager:
-    def __init__(self, engine: AsyncEngine, events: KeyEvents | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, events: KeyEvents | None = None, retirement: KeyRetirement | None = None
+    ) -> None:
         self._engine = engine
         self._events = events
+        self._retirement = retirement or KeyRetirement(None)
 
     async def _changed(self) -> None:
         if self._events is not None:
@@ -163,5 +167,6 @@ class OrgManager:
                 detail={"user_id": user_id, "revoked_keys": revoked},
             )
             members = await orgs.members(conn, org_id)
+        await self._retirement.revoked(revoked)
         await self._changed()
         return members

@@ -20,6 +20,17 @@ class KeyLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelCap:
+    """A per-model lifetime cap of the key or an ancestor (spec §2.3 ``quota_cap_usd``)."""
+
+    cap_id: int
+    """Its row (storage/model_quotas.py); the hot state names it ``-cap_id``."""
+    key_id: int
+    model: str
+    quota_micros: int
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """A caller authenticated by an API key."""
 
@@ -43,6 +54,11 @@ class Principal:
     masked_key: str
     grace_until: float | None = None
     """Set when authenticated by a rotated-out secret still inside its grace period."""
+    model_caps: tuple[ModelCap, ...] = ()
+    """Per-model caps of the key and its ancestors; admission checks the ones of the model called."""
+    secret_fingerprint: str = ""
+    """Names the secret presented (`state.hot.secret_fingerprint` of its lookup digest), so
+    admission can refuse it once rotated out even while this principal is cached."""
 
     @property
     def key_chain_ids(self) -> tuple[int, ...]:

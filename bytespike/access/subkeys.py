@@ -15,8 +15,8 @@ Two complementary guarantees (docs/management-api.md "Sub-keys"):
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bytespike.access.principal import Network
@@ -40,6 +40,8 @@ class KeyLimitsView:
     allowed_models: Sequence[str] | None
     scopes: Sequence[str]
     expires_at: datetime | None
+    model_quotas: Mapping[str, int] = field(default_factory=dict)
+    """Per-model caps (model → micro-USD)."""
 
 
 CAP_FIELDS = (
@@ -73,6 +75,11 @@ def excess_over_parent(child: dict, parent: KeyLimitsView) -> tuple[str, str] | 
         if cap and (value == 0 or value > cap):
             what = "unlimited" if value == 0 else f"{value / 1e6:g} USD"
             return name, f"{name} {what} exceeds the parent key's {name} of {cap / 1e6:g} USD"
+    for model, value in (child.get("model_quotas") or {}).items():
+        cap = parent.model_quotas.get(model)
+        if cap is not None and value > cap:
+            field_name = f"model_quotas.{model}"
+            return field_name, f"{field_name} {value / 1e6:g} USD exceeds the parent key's cap of {cap / 1e6:g} USD"
     if "allowed_models" in child and parent.allowed_models is not None:
         models = child["allowed_models"]
         if models is None:

@@ -51,6 +51,7 @@ from bytespike.state.windows import WINDOWS
 from bytespike.storage.batch_writer import UsageWriter
 from bytespike.storage.generations import GenerationRecord, find_usage_record
 from bytespike.storage.hot_snapshot import account_concurrency, read_snapshot, recent_ledger
+from bytespike.storage.model_quotas import cap_entity_id
 from bytespike.storage.records import UsageRecord
 
 log = logging.getLogger("bytespike.accounting")
@@ -80,11 +81,19 @@ class MeterConfig:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitView:
-    """The tightest spend window, for ``X-RateLimit-*``."""
+    """One capped spend window of a key of the chain; the tightest one is ``X-RateLimit-*``."""
 
     limit_micros: int
     remaining_micros: int
+    """cap − settled spend, never below 0."""
     reset_s: int
+    """Unix seconds when the window lifts (state.hot.WindowView.reset_ms, rounded up)."""
+    window: str = ""
+    """``5h``, ``1d`` or ``7d``."""
+    key_id: int = 0
+    """The key of the chain (the caller's or an ancestor) whose cap this is."""
+    used_micros: int = 0
+    """Settled spend in the window (holds excluded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +107,17 @@ class QuotaView:
     """None when no key of the chain has a window cap."""
 
 
-def key_caps(principal: Principal) -> tuple[KeyCaps, ...]:
-    return tuple(
+def key_caps(principal: Principal, model: str | None = None) -> tuple[KeyCaps, ...]:
+    """The chain as admission checks it; a per-model cap of ``model`` is one more quota'd entry,
+    named by its negative id (storage/model_quotas.py), so it is held, settled and loaded like a key."""
+    keys = tuple(
         KeyCaps(k.key_id, k.quota_micros, (k.rate_limit_5h_micros, k.rate_limit_1d_micros, k.rate_limit_7d_micros))
         for k in principal.chain
+    )
+    if model is None or not principal.model_caps:
+        return keys
+    return keys + tuple(
+        KeyCaps(cap_entity_id(c.cap_id), c.quota_micros) for c in principal.model_caps if c.model == model
     )
 
 
@@ -225,23 +241,50 @@ class Meter:
         if wallet is None:
             return None
         remaining = wallet[0]
+        for limits in principal.chain:
+            kv = self._keys.get(limits.key_id)
+            if kv is not None and limits.quota_micros:
+                remaining = min(remaining, limits.quota_micros - kv.used)
         tightest: RateLimitView | None = None
+        for candidate in self.window_views(principal):
+            if tightest is None or candidate.remaining_micros < tightest.remaining_micros:
+                tightest = candidate
+        return QuotaView(max(remaining, 0), wallet[0], tightest)
+
+    def model_cap_remaining(self, principal: Principal, model: str) -> int | None:
+        """What the tightest per-model cap of ``model`` leaves (settled spend), or None: uncapped
+        or not seen by this process yet."""
+        left = None
+        for c in principal.model_caps:
+            kv = self._keys.get(cap_entity_id(c.cap_id)) if c.model == model else None
+            if kv is not None:
+                remaining = max(c.quota_micros - kv.used, 0)
+                left = remaining if left is None else min(left, remaining)
+        return left
+
+    def window_views(self, principal: Principal) -> list[RateLimitView]:
+        """Every capped window of the key and its ancestors, as of the last state round trip."""
+        out = []
         for limits in principal.chain:
             kv = self._keys.get(limits.key_id)
             if kv is None:
                 continue
-            if limits.quota_micros:
-                remaining = min(remaining, limits.quota_micros - kv.used)
             caps = (limits.rate_limit_5h_micros, limits.rate_limit_1d_micros, limits.rate_limit_7d_micros)
             by_name = {w.name: w for w in kv.windows}
             for window, cap in zip(WINDOWS, caps, strict=True):
                 wv = by_name.get(window.name)
-                if not cap or wv is None:
-                    continue
-                candidate = RateLimitView(cap, max(cap - wv.used, 0), math.ceil(wv.reset_ms / 1000))
-                if tightest is None or candidate.remaining_micros < tightest.remaining_micros:
-                    tightest = candidate
-        return QuotaView(max(remaining, 0), wallet[0], tightest)
+                if cap and wv is not None:
+                    out.append(
+                        RateLimitView(
+                            cap,
+                            max(cap - wv.used, 0),
+                            math.ceil(wv.reset_ms / 1000),
+                            window.name,
+                            limits.key_id,
+                            wv.used,
+                        )
+                    )
+        return out
 
     # ------------------------------------------------------------------ refresh
     async def refresh(self, principal: Principal) -> None:
@@ -302,9 +345,11 @@ class Meter:
         self._stale_wallets.add(wallet_id)
 
     async def _observe(self, principal: Principal) -> None:
-        caps = key_caps(principal)
+        await self._observe_caps(principal.wallet_id, key_caps(principal))
+
+    async def _observe_caps(self, wallet_id: int, caps: tuple[KeyCaps, ...]) -> None:
         for _ in range(2):
-            obs = await self._state.observe(principal.wallet_id, caps)
+            obs = await self._state.observe(wallet_id, caps)
             if obs.view is not None:
                 self._remember(obs.view)
                 return
@@ -347,12 +392,21 @@ class Meter:
             self._dirty.difference_update(dirty)
 
     # ------------------------------------------------------------------ admission
-    async def admit(self, principal: Principal, estimate_micros: int) -> Hold:
-        """Reserve ``estimate_micros`` and a concurrency slot, or raise the error naming the limit."""
+    async def admit(self, principal: Principal, estimate_micros: int, model: str | None = None) -> Hold:
+        """Reserve ``estimate_micros`` and a concurrency slot, or raise the error naming the limit;
+        ``model`` (the catalogue slug called) brings in the chain's per-model caps of it."""
         cap = await self._refresh_cap(principal, time.monotonic())
-        caps = key_caps(principal)
+        caps = key_caps(principal, model)
         req = AdmitRequest(
-            new_hold_id(), estimate_micros, principal.wallet_id, principal.user_id, cap, caps
+            new_hold_id(),
+            estimate_micros,
+            principal.wallet_id,
+            principal.user_id,
+            cap,
+            caps,
+            secret=principal.secret_fingerprint,
+            expires_at_ms=_ms(principal.expires_at),
+            grace_until_ms=_ms(principal.grace_until),
         )
         try:
             await self._flush_dirty()
@@ -432,6 +486,13 @@ class Meter:
             ) from exc
         if settlement is not None and settlement.view is not None:
             self._remember(settlement.view)
+        elif settlement is not None and (
+            hold.wallet_id not in self._wallets or hold.wallet_id in self._stale_wallets
+        ):
+            # Rare: the wallet was invalidated (a ledger movement) while this request ran; read
+            # it again so the reply's accounting headers show the balance after this charge.
+            with contextlib.suppress(StateUnavailable):
+                await self._observe_caps(hold.wallet_id, hold.keys)
         self.metrics.inc("bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok")
 
     def _undo_if_unwritten(
@@ -454,6 +515,11 @@ class Meter:
         if record is None or record.user_id != principal.user_id:
             return None
         return record
+
+
+def _ms(unix_s: float | None) -> int:
+    """Unix seconds → ms for the state (0 = none); rounded up, so a deadline is never early."""
+    return math.ceil(unix_s * 1000) if unix_s is not None else 0
 
 
 def _entities(hold: Hold) -> list[Entity]:

@@ -11,10 +11,17 @@ import math
 from datetime import UTC, datetime
 
 from bytespike.access.principal import Principal
-from bytespike.errors import GatewayError, insufficient_balance
+from bytespike.errors import GatewayError, authentication_failed, insufficient_balance
 from bytespike.money import micros_to_usd
 from bytespike.money import micros_to_usd_exact as usd
 from bytespike.state.hot import Limit, Refusal
+from bytespike.storage.model_quotas import cap_entity_id
+
+KEY_REFUSALS = {
+    Limit.KEY_EXPIRED: "invalid x-api-key: the key has expired",
+    Limit.KEY_REVOKED: "invalid x-api-key: the key was revoked",
+    Limit.KEY_ROTATED: "invalid x-api-key: the key was rotated",
+}
 
 
 def state_unavailable() -> GatewayError:
@@ -33,10 +40,21 @@ def _utc(ms: int) -> str:
 
 def refusal_error(principal: Principal, estimate: int, r: Refusal, now_ms: int) -> GatewayError:
     """The caller-facing error for a refused admission (spec §4.3, §5.1, §5.2, §6.3)."""
+    if r.limit in KEY_REFUSALS:
+        # The same 401 the key resolver gives once its cache catches up (spec §2.2).
+        return authentication_failed(KEY_REFUSALS[r.limit])
     if r.limit is Limit.BALANCE:
         return insufficient_balance(
             f"insufficient_balance: this request may cost up to ${usd(estimate)} and the wallet has "
             f"${usd(max(r.available, 0))} available"
+        )
+    if r.limit is Limit.QUOTA and r.key_id is not None and r.key_id < 0:
+        cap = next(c for c in principal.model_caps if cap_entity_id(c.cap_id) == r.key_id)
+        return GatewayError(
+            402,
+            "quota_exceeded",
+            f"quota_exceeded: key {cap.key_id} has ${usd(max(r.available, 0))} of its ${usd(r.cap)} cap on "
+            f"model {cap.model} left; this request may cost up to ${usd(estimate)}",
         )
     if r.limit is Limit.QUOTA:
         return GatewayError(

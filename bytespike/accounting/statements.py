@@ -2,15 +2,17 @@
 
 All reads are free (spec §3.9) and scoped like key management: a top-level key sees its user's
 usage; a sub-key only its own subtree's. Wallet values are the database balance net of what
-in-flight requests hold, as far as the injected ``held_micros`` knows ("after pending holds",
-spec §3.9.1; the composition root wires it to the billing meter when that exposes holds). Amounts leave
-as ``*_usd`` numbers rounded to the cent, with exact ``*_micros`` integers beside the ones a
-program would add up.
+in-flight requests of every process hold right now ("after pending holds", spec §3.9.1): one
+read of the billing meter's hot state per call. Spend windows come from that same read, so
+``/v1/balance`` reports exactly what the ``X-RateLimit-*`` headers of the reply say. Amounts
+leave as ``*_usd`` numbers rounded to the cent, with exact ``*_micros`` integers beside the
+ones a program would add up. ``allowed_models`` reports each model's tightest per-model cap
+(storage/model_quotas.py) and the spend it counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,10 +20,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.access.principal import Principal
+from bytespike.accounting.meter import Meter, RateLimitView
 from bytespike.errors import GatewayError
+from bytespike.money import micros_to_usd
 from bytespike.money import micros_to_usd_float as usd
 from bytespike.routing.catalogue import Catalogue
-from bytespike.storage import accounts, directory, key_changes, ledger_queries, orgs, usage_queries
+from bytespike.storage import (
+    accounts,
+    directory,
+    key_changes,
+    ledger_queries,
+    model_quotas,
+    orgs,
+    usage_queries,
+)
 from bytespike.storage import keys as key_rows
 from bytespike.storage.usage_queries import ROLLUP_DIMENSIONS, UsageFilter
 
@@ -65,13 +77,15 @@ ORG_WIDE_ROLES = frozenset({"owner", "admin"})
 
 
 class Statements:
-    def __init__(
-        self, engine: AsyncEngine, catalogue: Catalogue, held_micros: Callable[[int], int] = lambda _w: 0
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, catalogue: Catalogue, meter: Meter | None = None) -> None:
         self._engine = engine
         self._catalogue = catalogue
-        self._held = held_micros
-        """Micro-USD held on a wallet by in-flight requests (provided by the billing meter)."""
+        self._meter = meter
+        """The billing meter: live holds and spend windows (None: no holds, windows from the database)."""
+
+    async def _held_now(self, p: Principal) -> int:
+        """Micro-USD held on the principal's wallet by in-flight requests of every process."""
+        return await self._meter.held_now(p) if self._meter is not None else 0
 
     async def _visible_keys(self, conn: Any, p: Principal) -> list[int] | None:
         if len(p.chain) == 1:
@@ -104,12 +118,13 @@ class Statements:
             )
         return role
 
-    def _wallet(self, wallet_id: int, balance: int) -> dict[str, Any]:
-        held = self._held(wallet_id)
+    @staticmethod
+    def _wallet(balance: int, held: int) -> dict[str, Any]:
         return {
             "available_usd": usd(balance - held),
             "available_micros": balance - held,
             "held_usd": usd(held),
+            "held_micros": held,
             "balance_usd": usd(balance),
         }
 
@@ -121,8 +136,9 @@ class Statements:
             thresholds = await accounts.wallet_thresholds(conn, p.wallet_id)
             membership = await orgs.first_membership(conn, p.user_id)
             spent = await usage_queries.rollup(conn, UsageFilter(user_id=p.user_id), ["model"])
+            cap_spent = await model_quotas.spent(conn, [c.cap_id for c in p.model_caps])
         assert user is not None and wallet is not None
-        available = wallet.balance_micros - self._held(wallet.id)
+        available = wallet.balance_micros - await self._held_now(p)
         models = self._catalogue.models_for_group(p.group)
         if p.allowed_models is not None:
             models = [m for m in models if m.slug in p.allowed_models]
@@ -144,10 +160,7 @@ class Statements:
                 "low_balance_threshold_usd": usd(thresholds),
                 "low_balance_flagged": available <= thresholds,
             },
-            "allowed_models": [
-                {"id": m.slug, "quota_used_usd": usd(used.get(m.slug, 0)), "quota_cap_usd": None}
-                for m in models
-            ],
+            "allowed_models": [_model_line(m.slug, used.get(m.slug, 0), p, cap_spent) for m in models],
             "org": (
                 {"id": membership[0].id, "name": membership[0].name, "role": membership[1]}
                 if membership is not None
@@ -158,13 +171,14 @@ class Statements:
     # ------------------------------------------------------------------ /v1/balance
     async def balance(self, p: Principal, now: datetime | None = None) -> dict[str, Any]:
         now = now or datetime.now(UTC)
+        held = await self._held_now(p)  # also refreshes the meter's view of the chain's windows
+        live = self._meter.window_views(p) if self._meter is not None else []
         async with self._engine.connect() as conn:
             key = await key_rows.get_key(conn, p.key_id)
             wallet = await accounts.get_wallet(conn, p.wallet_id)
             subtree = [p.key_id, *await key_changes.descendant_ids(conn, p.key_id)]
-            spent = {
-                name: await usage_queries.spend_since(conn, subtree, now - span) for name, span in WINDOWS
-            }
+            if not live:  # no meter, or its state was never reachable: the key's own, from the database
+                live = await self._stored_windows(conn, p, subtree, now)
             by_model = await usage_queries.rollup(
                 conn,
                 UsageFilter(user_id=p.user_id, api_key_ids=subtree, since=now - timedelta(days=30)),
@@ -172,20 +186,8 @@ class Statements:
             )
         assert key is not None and wallet is not None
         remaining = key.quota_micros - key.used_micros if key.quota_micros else None
-        windows = []
-        for name, _span in WINDOWS:
-            limit = getattr(key, f"rate_limit_{name}_micros")
-            if limit:
-                left = max(limit - spent[name], 0)
-                windows.append(
-                    {
-                        "window": name,
-                        "limit_usd": usd(limit),
-                        "used_usd": usd(spent[name]),
-                        "remaining_usd": usd(left),
-                        "reset": None,
-                    }
-                )
+        windows = [_window(w) for w in live]
+        tightest = min(live, key=lambda w: w.remaining_micros) if live else None
         body: dict[str, Any] = {
             "key": {
                 "id": key.id,
@@ -194,8 +196,8 @@ class Statements:
                 "used_micros": key.used_micros,
                 "remaining_usd": usd(max(remaining, 0)) if remaining is not None else None,
             },
-            "wallet": self._wallet(wallet.id, wallet.balance_micros),
-            "window": min(windows, key=lambda w: w["remaining_usd"]) if windows else None,
+            "wallet": self._wallet(wallet.balance_micros, held),
+            "window": _window(tightest) if tightest is not None else None,
             "windows": windows,
             "by_model": [
                 {
@@ -211,6 +213,18 @@ class Statements:
         if p.org_id is not None:
             body["org_wallet"] = {"org_id": p.org_id, **body["wallet"]}
         return body
+
+    @staticmethod
+    async def _stored_windows(conn: Any, p: Principal, subtree: list[int], now: datetime) -> list[RateLimitView]:
+        """The key's own capped windows from its usage records (no reset: the hot state knows it)."""
+        out = []
+        limits = p.chain[0]
+        caps = (limits.rate_limit_5h_micros, limits.rate_limit_1d_micros, limits.rate_limit_7d_micros)
+        for (name, span), cap in zip(WINDOWS, caps, strict=True):
+            if cap:
+                spent = await usage_queries.spend_since(conn, subtree, now - span)
+                out.append(RateLimitView(cap, max(cap - spent, 0), 0, name, p.key_id, spent))
+        return out
 
     # ------------------------------------------------------------------ usage rows and rollups
     async def usage_rows(
@@ -323,3 +337,34 @@ class Statements:
             "page": page,
             "page_size": page_size,
         }
+
+
+def _model_line(slug: str, account_spend: int, p: Principal, cap_spent: dict[int, int]) -> dict[str, Any]:
+    """One ``allowed_models`` entry (spec §3.9.1): a capped model reports its tightest cap (the
+    key's or an ancestor's) and the spend that cap counts; an uncapped one the account's spend."""
+    caps = [c for c in p.model_caps if c.model == slug]
+    if not caps:
+        return {"id": slug, "quota_used_usd": usd(account_spend), "quota_cap_usd": None, "quota_cap_key_id": None}
+    tight = min(caps, key=lambda c: c.quota_micros - cap_spent.get(c.cap_id, 0))
+    return {
+        "id": slug,
+        "quota_used_usd": usd(cap_spent.get(tight.cap_id, 0)),
+        "quota_cap_usd": usd(tight.quota_micros),
+        "quota_cap_key_id": tight.key_id,
+    }
+
+
+def _window(w: RateLimitView) -> dict[str, Any]:
+    """One spend window as ``/v1/balance`` reports it: the USD strings of ``X-RateLimit-*``
+    (rounded down) as numbers, the exact micro-USD, and the reset in Unix seconds."""
+    return {
+        "window": w.window,
+        "key_id": w.key_id,
+        "limit_usd": float(micros_to_usd(w.limit_micros)),
+        "limit_micros": w.limit_micros,
+        "used_usd": float(micros_to_usd(w.used_micros)),
+        "used_micros": w.used_micros,
+        "remaining_usd": float(micros_to_usd(w.remaining_micros)),
+        "remaining_micros": w.remaining_micros,
+        "reset": w.reset_s or None,
+    }

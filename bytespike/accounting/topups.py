@@ -9,6 +9,7 @@ same payment) and on the payment id (the ledger's idempotency keys), so nothing 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,8 @@ from bytespike.storage.accounts import get_user_wallet, utcnow
 from bytespike.storage.payments import PaymentRecord
 from bytespike.storage.records import LedgerEntryRecord
 
+WalletMoved = Callable[[int, int, int], Awaitable[None]]
+"""``(wallet id, ledger entry id, amount micro-USD)``, called after the credit commits."""
 MIN_TOPUP_MICROS = 5_000_000
 MAX_TOPUP_MICROS = 1_250_000_000
 BONUS_LADDER_BASIS_POINTS: tuple[tuple[int, int], ...] = (
@@ -119,8 +122,10 @@ async def credit_payment(
     event_id: str | None = None,
     event_type: str = "",
     receipt: dict[str, str] | None = None,
+    moved: WalletMoved | None = None,
 ) -> Credit:
-    """Credit a confirmed payment of ``amount_micros`` for the checkout we started.
+    """Credit a confirmed payment of ``amount_micros`` for the checkout we started; ``moved`` is
+    told about each new ledger line once it is committed (the billing meter's `wallet_moved`).
 
     Raises `TopUpError` when the checkout is unknown, or the amount is outside the limits or
     differs from what the checkout was opened for; nothing moves then.
@@ -171,6 +176,10 @@ async def credit_payment(
             )
         paid = await payment_rows.get_payment(conn, payment.id)
     assert paid is not None
+    if is_new and moved is not None:
+        for entry in (principal, bonus_entry):
+            if entry is not None:
+                await moved(entry.wallet_id, entry.id, entry.amount_micros)
     return Credit(paid, principal, bonus_entry, is_new)
 
 

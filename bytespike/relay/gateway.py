@@ -9,6 +9,7 @@ only after the usage record is committed (DESIGN.md §3).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,8 @@ from bytespike.upstreams.targets import (
     openai_chat_request,
     openai_responses_request,
 )
+
+log = logging.getLogger("bytespike.relay")
 
 CHECK_REQUEST = {
     anthropic_messages.NAME: am_requests.check_request,
@@ -184,8 +187,16 @@ class Gateway:
                 self.meter.release(call.hold)
                 call.hold = None
             return self.error_reply(err, inbound, principal)
+        except Exception:
+            # A bug: free (the hold goes), logged, and a 500 in the caller's own envelope.
+            if call is not None and call.hold is not None:
+                self.meter.release(call.hold)
+                call.hold = None
+            log.exception("request %s failed unexpectedly", inbound.request_id)
+            err = GatewayError(500, "internal_error", f"internal error (request {inbound.request_id}); not billed")
+            return self.error_reply(err, inbound, principal)
         except BaseException:
-            # Cancelled (the client left before the reply) or a bug: the hold must not outlive it.
+            # Cancelled (the client left before the reply): the hold must not outlive it.
             if call is not None and call.hold is not None:
                 self.meter.release(call.hold)
                 call.hold = None
@@ -237,7 +248,7 @@ class Gateway:
         target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(prompt_bytes // 4 + 1, max_out, model)
-        hold = await self.meter.admit(principal, estimate)
+        hold = await self.meter.admit(principal, estimate, model.slug)
         return Call(
             inbound,
             principal,
@@ -353,6 +364,7 @@ class Gateway:
         overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
         headers = self.headers(call.principal, call.inbound, overhead)
         _add_degraded(headers, call)
+        _add_model_quota(headers, call, self.meter)
         if not stream:
             headers.append((b"content-type", b"application/json"))
             return headers
@@ -459,6 +471,13 @@ class Gateway:
         if call.hold is not None:
             self.meter.release(call.hold)
             call.hold = None
+
+
+def _add_model_quota(headers: Headers, call: Call, meter: Meter) -> None:
+    """A key with a per-model cap on the model called also reports what that cap leaves."""
+    left = meter.model_cap_remaining(call.principal, call.model.slug) if call.principal.model_caps else None
+    if left is not None:
+        headers.append((b"x-bytespike-model-quota-remaining-credits", micros_to_usd(left).encode()))
 
 
 def _add_degraded(headers: Headers, call: Call) -> None:

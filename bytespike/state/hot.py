@@ -10,10 +10,12 @@ entity, each loaded from the database on a miss:
 - ``kw:<key id>``: the key's spend per time bucket of the rolling 5 h / 1 d / 7 d windows.
 
 Beside them live the holds (one per admitted request, on the wallet and on every key of the
-chain) and the account's concurrency leases, each with a deadline: a process that dies stops
-renewing them and they expire. Every settlement also writes a short-lived *journal* entry
-(request id, cost, time) per entity, which is what makes reloading an entity exact while other
-processes are settling (docs/billing.md "Consistency").
+chain), the account's concurrency leases, and markers of revoked keys and rotated-out secrets
+(admission refuses those first, so a revocation is exact even inside a process's key-cache
+TTL). Holds and leases have a deadline: a process that dies stops renewing them and they
+expire. Every settlement also writes a short-lived *journal* entry (request id, cost, time) per
+entity, which is what makes reloading an entity exact while other processes are settling
+(docs/billing.md "Consistency").
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ class AdmitRequest:
     concurrency_cap: int
     """In-flight requests allowed for the account; 0 = unlimited."""
     keys: tuple[KeyCaps, ...]
+    secret: str = ""
+    """Fingerprint of the secret the caller presented (`secret_fingerprint`): a rotated-out
+    secret is refused by admission itself once its deadline passed (`HotState.retire_keys`)."""
+    expires_at_ms: int = 0
+    """Unix ms when the key (or an ancestor) expires, compared with the state's clock; 0 = never."""
+    grace_until_ms: int = 0
+    """Unix ms when a rotated-out secret's grace period ends (it was presented); 0 = not one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +102,35 @@ class Hold:
 
 
 class Limit(StrEnum):
+    KEY_REVOKED = "key_revoked"
+    KEY_EXPIRED = "key_expired"
+    KEY_ROTATED = "key_rotated"
     BALANCE = "insufficient_balance"
     QUOTA = "quota_exceeded"
     WINDOW = "rate_limit"
     CONCURRENCY = "concurrency_limit"
+
+
+KEY_LIMITS = frozenset({Limit.KEY_REVOKED, Limit.KEY_EXPIRED, Limit.KEY_ROTATED})
+"""Refusals about the key itself (401), checked first, before any entity is loaded."""
+RETIRED_TTL_S = ENTITY_TTL_S
+"""Revocation and rotation markers outlive every key cache by far, then leave the state (the
+database refuses those secrets anyway once a cache entry expires)."""
+
+
+def secret_fingerprint(lookup_hash: str) -> str:
+    """How the hot state names one secret of a key: a prefix of its lookup digest (an HMAC of
+    the secret, already in the database; never the secret)."""
+    return lookup_hash[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredSecret:
+    """A secret of ``key_id`` that stops working at ``until_ms`` (rotation, with or without grace)."""
+
+    key_id: int
+    fingerprint: str
+    until_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +301,11 @@ class HotState(Protocol):
 
     async def wallet_moved(self, wallet_id: int, entry_id: int, amount: int) -> None:
         """A committed ledger movement (top-up, grant, adjustment) changed the wallet."""
+        ...
+
+    async def retire_keys(self, revoked: Sequence[int], secrets: Sequence[RetiredSecret] = ()) -> None:
+        """Mark keys revoked and secrets rotated out (committed in the database already), so
+        that admission refuses them at once, whatever the key caches of the processes hold."""
         ...
 
     async def peek(self, kind: str, entity_id: int) -> EntityPeek: ...

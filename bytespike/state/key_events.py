@@ -19,15 +19,19 @@ from typing import Any
 
 log = logging.getLogger("bytespike.state")
 
-CHANNEL = "bytespike:keys:changed"
+CHANNEL = "keys:changed"
+"""Published under ``BYTESPIKE_REDIS_PREFIX``, like every other Redis name (``bytespike:keys:changed``)."""
 
 
 class KeyEvents:
     """Publishes and receives "keys changed" notices; ``on_change`` drops the local cache."""
 
-    def __init__(self, on_change: Callable[[], None], redis_url: str | None = None) -> None:
+    def __init__(
+        self, on_change: Callable[[], None], redis_url: str | None = None, *, prefix: str = "bytespike:"
+    ) -> None:
         self._on_change = on_change
         self._redis_url = redis_url
+        self.channel = prefix + CHANNEL
         self._redis: Any = None
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -51,10 +55,14 @@ class KeyEvents:
 
     async def publish(self) -> None:
         self._on_change()
-        if self._redis is None:
+        if self._redis_url is None:
             return
+        if self._redis is None:  # a publisher that never listens (the CLI): connect on first use
+            import redis.asyncio as redis
+
+            self._redis = redis.from_url(self._redis_url)
         try:
-            await self._redis.publish(CHANNEL, b"1")
+            await self._redis.publish(self.channel, b"1")
         except Exception as exc:  # other processes still drop the key when their cache expires
             log.warning("could not publish a key change to Redis: %s", exc)
 
@@ -63,7 +71,7 @@ class KeyEvents:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.channel)
                 self._on_change()
                 self._subscribed.set()
                 delay = 0.1

@@ -19,6 +19,7 @@ from bytespike.state.hot import (
     KEY,
     KEY_WINDOWS,
     LOAD_DEADLINE_MS,
+    RETIRED_TTL_S,
     WALLET,
     AccountView,
     Admission,
@@ -34,6 +35,7 @@ from bytespike.state.hot import (
     LoadTicket,
     Observation,
     Refusal,
+    RetiredSecret,
     Settlement,
     WindowView,
 )
@@ -113,6 +115,10 @@ class MemoryState:
         self._gens: dict[Entity, int] = {}
         self._journal: dict[Entity, dict[str, JournalEntry]] = {}
         self._applied_ledger: dict[int, dict[int, int]] = {}
+        self._revoked: dict[int, int] = {}
+        """Revoked key id → when it was marked (ms)."""
+        self._retired: dict[tuple[int, str], int] = {}
+        """(key id, secret fingerprint) → when that rotated-out secret stops (ms)."""
 
     # ------------------------------------------------------------------ helpers
     def _hold_set(self, entity: Entity) -> _HoldSet:
@@ -183,8 +189,28 @@ class MemoryState:
     async def start(self) -> None:
         return None
 
+    def _key_refusal(self, req: AdmitRequest, now: int) -> Refusal | None:
+        """Expired, revoked or rotated-out: refused before anything else (state/lua/admit.lua)."""
+        first = req.keys[0].key_id if req.keys else None
+        if req.expires_at_ms and now >= req.expires_at_ms:
+            return Refusal(Limit.KEY_EXPIRED, key_id=first)
+        if req.grace_until_ms and now >= req.grace_until_ms:
+            return Refusal(Limit.KEY_ROTATED, key_id=first)
+        if self._revoked:
+            for k in req.keys:
+                if k.key_id in self._revoked:
+                    return Refusal(Limit.KEY_REVOKED, key_id=k.key_id)
+        if req.secret and self._retired:
+            until = self._retired.get((first, req.secret))  # type: ignore[arg-type]
+            if until is not None and now >= until:
+                return Refusal(Limit.KEY_ROTATED, key_id=first)
+        return None
+
     async def admit(self, req: AdmitRequest) -> Admission:
         now = self._clock()
+        refused = self._key_refusal(req, now)
+        if refused is not None:
+            return Admission(refusal=refused)
         missing = self._missing(req.wallet_id, req.keys)
         if missing:
             return Admission(missing=missing)
@@ -383,6 +409,18 @@ class MemoryState:
         if len(applied) > 256:
             for old in [i for i, at in applied.items() if now - at > LEDGER_MEMORY_MS]:
                 del applied[old]
+
+    async def retire_keys(self, revoked: Sequence[int], secrets: Sequence[RetiredSecret] = ()) -> None:
+        now = self._clock()
+        for key_id in revoked:
+            self._revoked[key_id] = now
+        for secret in secrets:
+            self._retired[(secret.key_id, secret.fingerprint)] = secret.until_ms or now
+        horizon = now - RETIRED_TTL_S * 1000
+        for key_id in [k for k, at in self._revoked.items() if at < horizon]:
+            del self._revoked[key_id]
+        for name in [n for n, until in self._retired.items() if until < horizon]:
+            del self._retired[name]
 
     async def peek(self, kind: str, entity_id: int) -> EntityPeek:
         v = self._values.get((kind, entity_id))

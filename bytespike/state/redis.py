@@ -28,6 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bytespike.metrics import Metrics
 from bytespike.state.hot import (
     KEY_WINDOWS,
+    RETIRED_TTL_S,
     AccountView,
     Admission,
     AdmitRequest,
@@ -42,6 +43,7 @@ from bytespike.state.hot import (
     LoadTicket,
     Observation,
     Refusal,
+    RetiredSecret,
     Settlement,
     StateUnavailable,
     WindowView,
@@ -53,6 +55,9 @@ log = logging.getLogger("bytespike.state")
 
 SCRIPTS = ("admit", "settle", "undo", "release", "renew", "observe", "ticket", "load", "invalidate")
 LIMIT_FROM_LUA = {
+    b"key_revoked": Limit.KEY_REVOKED,
+    b"key_expired": Limit.KEY_EXPIRED,
+    b"key_rotated": Limit.KEY_ROTATED,
     b"balance": Limit.BALANCE,
     b"quota": Limit.QUOTA,
     b"window": Limit.WINDOW,
@@ -163,6 +168,9 @@ class RedisState:
                 req.wallet_id,
                 req.account_id,
                 req.concurrency_cap,
+                req.expires_at_ms,
+                req.grace_until_ms,
+                req.secret,
                 *_keys_args(req.keys),
             ],
         )
@@ -184,7 +192,7 @@ class RedisState:
             reset_ms=int(reset),
             in_flight=int(in_flight),
         )
-        return Admission(refusal=refusal, view=self._view(req.wallet_id, raw_view))
+        return Admission(refusal=refusal, view=self._view(req.wallet_id, raw_view) if raw_view else None)
 
     async def settle(self, hold: Hold, request_id: str, cost: int) -> Settlement:
         r = await self._run(
@@ -265,6 +273,17 @@ class RedisState:
         # Reloading is exact (the journal covers settlements in flight), so the simplest correct
         # reaction to a movement committed in the database is to reload the wallet.
         await self.invalidate([("w", wallet_id)])
+
+    async def retire_keys(self, revoked: Sequence[int], secrets: Sequence[RetiredSecret] = ()) -> None:
+        # Plain commands (not on the request path); read by admit.lua. 0 = "at once" there.
+        p = self._prefix
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key_id in revoked:
+                pipe.set(f"{p}kr:{key_id}", b"1", ex=RETIRED_TTL_S)
+            for secret in secrets:
+                pipe.hset(f"{p}ks:{secret.key_id}", secret.fingerprint, secret.until_ms)
+                pipe.expire(f"{p}ks:{secret.key_id}", RETIRED_TTL_S)
+            await self._call("retire", pipe.execute())
 
     async def peek(self, kind: str, entity_id: int) -> EntityPeek:
         p = self._prefix

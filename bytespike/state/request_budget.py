@@ -48,16 +48,18 @@ class MemoryBudget:
 
 
 class RedisBudget:
-    def __init__(self, redis_url: str, per_minute: int) -> None:
+    def __init__(self, redis_url: str, per_minute: int, *, prefix: str = "bytespike:") -> None:
         import redis.asyncio as redis
 
         self._redis: Any = redis.from_url(redis_url)
         self._limit = per_minute
+        self._prefix = prefix
+        """``BYTESPIKE_REDIS_PREFIX``: deployments sharing one Redis keep separate budgets."""
 
     async def take(self, key: str) -> float | None:
         now = time.time()
         window = int(now // 60)
-        name = f"bytespike:mgmt:{key}:{window}"
+        name = f"{self._prefix}mgmt:{key}:{window}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(name)

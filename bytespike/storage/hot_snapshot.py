@@ -1,6 +1,7 @@
 """What the hot state (re)loads from the database, read in one snapshot.
 
-`read_snapshot` returns, for the entities a load needs, wallet balances, keys' lifetime spend,
+`read_snapshot` returns, for the entities a load needs, wallet balances, keys' lifetime spend
+(and the spend counted by per-model caps, named by negative ids),
 keys' billed requests of the last week (for the rolling windows; a key's spend includes its
 sub-keys'), which of the load's journaled request ids are committed, and the wallet's recent
 ledger entry ids. On PostgreSQL it runs in one REPEATABLE READ transaction, so all of it is
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bytespike.storage import model_quotas
 from bytespike.storage.schema import api_keys, ledger_entries, usage_records, users, wallets
 
 MAX_DESCENDANT_DEPTH = 16
@@ -80,9 +82,12 @@ async def _read(
     used: dict[int, int] = {}
     if key_ids:
         rows = await conn.execute(
-            sa.select(api_keys.c.id, api_keys.c.used_micros).where(api_keys.c.id.in_(list(key_ids)))
+            sa.select(api_keys.c.id, api_keys.c.used_micros).where(api_keys.c.id.in_([k for k in key_ids if k > 0]))
         )
         used = {r.id: int(r.used_micros) for r in rows}
+        # Negative ids are per-model caps (storage/model_quotas.py): their spend is summed.
+        caps = await model_quotas.spent(conn, [-k for k in key_ids if k < 0])
+        used.update({model_quotas.cap_entity_id(row_id): value for row_id, value in caps.items()})
     spend: dict[int, list[tuple[int, int]]] = {}
     for key_id in window_key_ids:
         subtree = [key_id, *await _descendants(conn, key_id)]

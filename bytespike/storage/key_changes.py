@@ -108,9 +108,17 @@ async def rotate_secret(
     secret_ciphertext: bytes,
     masked_key: str,
     previous_valid_until: datetime | None,
-) -> None:
-    """Install a new secret; the old one stays valid until ``previous_valid_until`` (None: never)."""
-    old = await conn.scalar(sa.select(api_keys.c.lookup_hash).where(api_keys.c.id == key_id))
+) -> list[tuple[str, datetime | None]]:
+    """Install a new secret; the old one stays valid until ``previous_valid_until`` (None: never).
+
+    Returns the lookup hash of each secret this takes away with when it stops (None: at once):
+    the old current one, and an earlier rotated-out one whose grace period this ends."""
+    row = (
+        await conn.execute(
+            sa.select(api_keys.c.lookup_hash, api_keys.c.previous_lookup_hash).where(api_keys.c.id == key_id)
+        )
+    ).one()
+    old = row.lookup_hash
     keep_old = previous_valid_until is not None
     await conn.execute(
         api_keys.update()
@@ -124,6 +132,10 @@ async def rotate_secret(
             updated_at=utcnow(),
         )
     )
+    retired: list[tuple[str, datetime | None]] = [(old, previous_valid_until)]
+    if row.previous_lookup_hash is not None:
+        retired.append((row.previous_lookup_hash, None))
+    return retired
 
 
 async def revoke_keys(conn: AsyncConnection, key_ids: Sequence[int]) -> list[int]:

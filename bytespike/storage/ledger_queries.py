@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bytespike.storage.accounts import as_utc
-from bytespike.storage.schema import ledger_entries
+from bytespike.storage.schema import ledger_entries, usage_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +50,31 @@ async def ledger_page(
         d["created_at"] = as_utc(d["created_at"])
         items.append(d)
     return LedgerPage(items, total)
+
+
+@dataclass(frozen=True, slots=True)
+class BilledRequest:
+    """What a rebate needs to know about one billed request (its usage record)."""
+
+    request_id: str
+    wallet_id: int
+    user_id: int | None
+    api_key_id: int | None
+    model: str
+    cost_micros: int
+
+
+async def billed_request(conn: AsyncConnection, request_id: str) -> BilledRequest | None:
+    row = (
+        await conn.execute(
+            sa.select(
+                usage_records.c.request_id,
+                usage_records.c.wallet_id,
+                usage_records.c.user_id,
+                usage_records.c.api_key_id,
+                usage_records.c.model,
+                usage_records.c.cost_micros,
+            ).where(usage_records.c.request_id == request_id)
+        )
+    ).one_or_none()
+    return BilledRequest(*row) if row is not None else None

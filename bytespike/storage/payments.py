@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bytespike.storage.accounts import as_utc
 from bytespike.storage.console_schema import payment_events, payments
+from bytespike.storage.unique_insert import insert_unless_present
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +108,13 @@ async def mark_cancelled(conn: AsyncConnection, payment_row_id: int) -> None:
 async def record_event(
     conn: AsyncConnection, *, event_id: str, provider: str, type: str, now: datetime
 ) -> bool:
-    """Remember a webhook event; False when it was processed before (a replay)."""
-    seen = await conn.scalar(
-        sa.select(payment_events.c.event_id).where(payment_events.c.event_id == event_id)
+    """Remember a webhook event; False when it was processed before (a replay).
+
+    Race-free: of two deliveries of one event at once, exactly one gets True (the other's
+    insert waits for the first transaction on PostgreSQL, then does nothing)."""
+    inserted = await conn.scalar(
+        insert_unless_present(conn, payment_events, "event_id")
+        .values(event_id=event_id, provider=provider, type=type, received_at=now)
+        .returning(payment_events.c.event_id)
     )
-    if seen is not None:
-        return False
-    await conn.execute(
-        payment_events.insert().values(event_id=event_id, provider=provider, type=type, received_at=now)
-    )
-    return True
+    return inserted is not None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class KeyRecord:
     """The owner has a ``user_allowed_groups`` row for the key's group (needed when exclusive)."""
     updated_at: datetime | None = None
     revoked_at: datetime | None = None
+    model_quotas: tuple[tuple[str, int], ...] = ()
+    """Per-model lifetime caps (model, micro-USD), when the reader loaded them (key management)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +110,5 @@ class LedgerEntryRecord:
     idempotency_key: str
     note: str | None
     created_at: datetime
+    source: dict[str, Any] = field(default_factory=dict)
+    """Per kind: the payment (top-ups), the actor (admin entries), the request (refunds), …"""

@@ -130,6 +130,20 @@ api_keys = sa.Table(
 )
 sa.Index("ix_api_keys_user", api_keys.c.user_id)
 
+key_model_quotas = sa.Table(
+    "key_model_quotas",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("quota_micros", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("key_id", "model"),
+    sa.CheckConstraint("quota_micros > 0", name="quota_positive"),
+)
+"""Per-model lifetime caps of a key (spec §2.3 ``allowed_models[].quota_cap_usd``): the key's
+(and its sub-keys') spend on ``model`` may not pass ``quota_micros``. The spend itself is read
+from ``usage_records``; the row id names the cap in the hot state."""
+
 usage_records = sa.Table(
     "usage_records",
     metadata,

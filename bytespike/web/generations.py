@@ -5,7 +5,8 @@ credits (micro-USD) and USD, the upstream that served it, latency and time to fi
 the billing rule applied (docs/billing.md). Another account's request, an unknown id and a
 request that was never billed (every failure) all answer 404 ``not_found``: a failure leaves
 no record (spec §4.4), and the existence of someone else's request is not revealed. Errors and
-the body use the OpenAI envelope, like the other utility routes.
+the body use the OpenAI envelope, like the other utility routes. It needs ``usage:read``, the
+scope its route declares (like ``/v1/usage``): a key narrowed to ``inference`` cannot read it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from bytespike.access.cidr import is_address_allowed
 from bytespike.access.credentials import extract_credential
 from bytespike.access.principal import Principal
-from bytespike.access.scopes import INFERENCE, USAGE_READ
+from bytespike.access.scopes import USAGE_READ
 from bytespike.errors import GatewayError
 from bytespike.money import micros_to_usd_float
 from bytespike.protocols import openai_chat
@@ -85,7 +86,7 @@ async def generation_endpoint(request: Request) -> Response:
         await gateway.meter.refresh(principal)
         if not is_address_allowed(address, principal.ip_allow, principal.ip_deny):
             raise GatewayError(403, "permission_denied", f"address {address} is not allowed for this key")
-        if not principal.scopes & {USAGE_READ, INFERENCE}:
+        if USAGE_READ not in principal.scopes:
             raise GatewayError(403, "permission_denied", "this key lacks the 'usage:read' scope")
         request_id = request.path_params["request_id"]
         record = await gateway.meter.generation(principal, request_id)

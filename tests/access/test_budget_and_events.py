@@ -31,6 +31,57 @@ async def test_redis_budget_is_shared_between_processes() -> None:
         await two.close()
 
 
+async def test_redis_budgets_live_under_the_configured_prefix() -> None:
+    """``BYTESPIKE_REDIS_PREFIX`` separates deployments sharing one Redis: same prefix, one
+    budget; another prefix, another budget; and the counter's name carries the prefix."""
+    import redis.asyncio as aioredis
+
+    url = await redis_or_skip()
+    mine, theirs = f"bstest:{uuid.uuid4().hex[:8]}:", f"bstest:{uuid.uuid4().hex[:8]}:"
+    a, b, other = (RedisBudget(url, per_minute=2, prefix=p) for p in (mine, mine, theirs))
+    key = f"key:{uuid.uuid4().hex[:8]}"
+    client = aioredis.Redis.from_url(url)
+    try:
+        assert [await a.take(key), await b.take(key)] == [None, None]
+        assert await a.take(key) is not None, "the same prefix shares one budget"
+        assert await other.take(key) is None, "another prefix has its own"
+        names = [k.decode() async for k in client.scan_iter(match=mine + "*")]
+        assert len(names) == 1 and names[0].startswith(f"{mine}mgmt:{key}:")
+        assert [k async for k in client.scan_iter(match=f"bytespike:mgmt:{key}:*")] == []
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"bstest:*mgmt:{key}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+        for budget in (a, b, other):
+            await budget.close()
+
+
+async def test_key_events_stay_within_their_prefix() -> None:
+    url = await redis_or_skip()
+    mine, theirs = f"bstest:{uuid.uuid4().hex[:8]}:", f"bstest:{uuid.uuid4().hex[:8]}:"
+    seen: dict[str, list[int]] = {"peer": [], "stranger": []}
+    sender = KeyEvents(lambda: None, url, prefix=mine)
+    peer = KeyEvents(lambda: seen["peer"].append(1), url, prefix=mine)
+    stranger = KeyEvents(lambda: seen["stranger"].append(1), url, prefix=theirs)
+    for events in (sender, peer, stranger):
+        await events.start()
+    try:
+        assert sender.channel == mine + "keys:changed"
+        before = {name: len(v) for name, v in seen.items()}
+        await sender.publish()
+        for _ in range(100):
+            if len(seen["peer"]) > before["peer"]:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # time for a stray delivery to the other prefix
+        assert len(seen["peer"]) > before["peer"]
+        assert len(seen["stranger"]) == before["stranger"]
+    finally:
+        for events in (sender, peer, stranger):
+            await events.close()
+
+
 async def test_key_events_reach_every_subscriber() -> None:
     url = await redis_or_skip()
     seen_a: list[int] = []

@@ -22,9 +22,9 @@ from bytespike.state.hot import Hold, Limit, Refusal, StateUnavailable
 from bytespike.state.memory import MemoryState
 from bytespike.storage import ledger
 from bytespike.storage.batch_writer import UsageWriter
-from bytespike.storage.schema import users, wallets
+from bytespike.storage.schema import ledger_entries, users, wallets
 from tests.storage.test_ledger_and_usage import _usage, _user_wallet_key
-from tests.support.services import redis_or_skip
+from tests.support.services import drop_redis_prefix, redis_or_skip
 
 TTL = 0.3
 
@@ -98,13 +98,7 @@ async def env(request: pytest.FixtureRequest, engine) -> AsyncIterator[Env]:
         await writer.close()
         await meter.close()
         if prefix is not None:
-            import redis.asyncio as aioredis
-
-            client = aioredis.Redis.from_url(await redis_or_skip())
-            keys = [k async for k in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+            await drop_redis_prefix(prefix)
 
 
 async def test_admit_settle_and_the_header_values(env: Env) -> None:
@@ -121,6 +115,23 @@ async def test_admit_settle_and_the_header_values(env: Env) -> None:
     assert view is not None and view.remaining_micros == 1_000_000 - 1234
     assert env.meter.held_micros(env.principal.wallet_id) == 0
     assert env.metrics.value("bytespike_settlements_total", result="ok") == 1
+
+
+async def test_a_ledger_movement_during_a_request_leaves_the_header_values_known(env: Env) -> None:
+    """A movement (here announced by this process) marks the cached wallet stale while a request
+    runs and, with Redis, invalidates the hot wallet too: the request keeps header values
+    throughout, and the settlement ends with the new ones."""
+    await env.fund(1_000_000)
+    await env.meter.refresh(env.principal)
+    hold = await env.meter.admit(env.principal, 5000)
+    await env.fund(500_000)
+    async with env.engine.connect() as conn:
+        entry_id = await conn.scalar(sa.select(sa.func.max(ledger_entries.c.id)))
+    await env.meter.wallet_moved(env.principal.wallet_id, entry_id, 500_000)
+    assert env.meter.quota_view(env.principal) is not None, "the movement left no header values"
+    await env.meter.settle(hold, env.record(1234))
+    view = env.meter.quota_view(env.principal)
+    assert view is not None and view.remaining_micros == 1_500_000 - 1234 == await env.balance()
 
 
 async def test_each_limit_raises_its_spec_error(env: Env) -> None:

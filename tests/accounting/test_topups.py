@@ -109,3 +109,53 @@ async def test_credit_refuses_unknown_checkouts_and_other_amounts(engine) -> Non
     assert not cancelled.is_new  # a cancelled checkout never credits
     async with engine.connect() as conn:
         assert (await conn.execute(sa.select(ledger_entries))).first() is None
+
+
+async def test_simultaneous_webhook_deliveries_credit_once_and_never_fail(engine) -> None:
+    """Two (here six) identical Stripe deliveries at once: one credits, the rest are replays."""
+    import asyncio
+
+    async with engine.begin() as conn:
+        user = await accounts.create_user(conn, email="race@example.test", password_hash=None)
+    payment = await topups.start_payment(engine, provider="stripe", user_id=user.id, amount_micros=100_000_000)
+    await topups.attach_checkout(engine, payment.id, "cs_race")
+    credits = await asyncio.gather(
+        *(
+            topups.credit_payment(
+                engine,
+                provider="stripe",
+                checkout_id="cs_race",
+                payment_id="pi_race",
+                amount_micros=100_000_000,
+                event_id="evt_race",
+                event_type="checkout.session.completed",
+            )
+            for _ in range(6)
+        )
+    )
+    assert sum(c.is_new for c in credits) == 1
+    async with engine.connect() as conn:
+        balance = await conn.scalar(sa.select(wallets.c.balance_micros).where(wallets.c.user_id == user.id))
+        lines = await conn.scalar(sa.select(sa.func.count()).select_from(ledger_entries))
+    assert (balance, lines) == (105_000_000, 2)
+
+
+async def test_the_meter_is_told_about_each_new_line_once(engine) -> None:
+    async with engine.begin() as conn:
+        user = await accounts.create_user(conn, email="told@example.test", password_hash=None)
+    payment = await topups.start_payment(engine, provider="dev", user_id=user.id, amount_micros=20_000_000)
+    await topups.attach_checkout(engine, payment.id, "dev_told")
+    told: list[tuple[int, int, int]] = []
+
+    async def moved(wallet_id: int, entry_id: int, amount: int) -> None:
+        told.append((wallet_id, entry_id, amount))
+
+    for _ in range(2):  # the replay tells nobody
+        credit = await topups.credit_payment(
+            engine, provider="dev", checkout_id="dev_told", payment_id="devpay_told", amount_micros=20_000_000, moved=moved
+        )
+    assert credit.principal is None and not credit.is_new
+    async with engine.connect() as conn:
+        lines = (await conn.execute(sa.select(ledger_entries).order_by(ledger_entries.c.id))).all()
+    assert told == [(line.wallet_id, line.id, line.amount_micros) for line in lines]
+    assert [amount for _, _, amount in told] == [20_000_000, 600_000]

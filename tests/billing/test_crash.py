@@ -52,9 +52,15 @@ def whole(proto: str, stream: bool, raw: bytes) -> bool:
     return b'"finishReason"' in data and b'"error"' not in data
 
 
-async def one(client: aiohttp.ClientSession, base: str, proto: str, secret: str, stream: bool) -> tuple[str | None, bool]:
+async def one(
+    client: aiohttp.ClientSession,
+    base: str,
+    proto: str,
+    secret: str,
+    stream: bool,
+    text: str = "Go on. [[sim:chunks=8,chunk_delay_ms=60,words=16,latency_ms=100]]",
+) -> tuple[str | None, bool]:
     """(request id, received whole) of one request; connection errors count as not whole."""
-    text = "Go on. [[sim:chunks=8,chunk_delay_ms=60,words=16,latency_ms=100]]"
     try:
         async with client.post(
             base + route(proto, stream=stream),

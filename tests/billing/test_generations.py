@@ -55,3 +55,20 @@ async def test_someone_elses_unknown_or_failed_request_is_404(cluster: Cluster, 
         assert got.status == 404
     anonymous = await send(client, cluster.url(0), "GET", f"/v1/generations/{ok.headers['x-request-id']}")
     assert anonymous.status == 401
+
+
+async def test_the_lookup_needs_usage_read_as_its_route_declares(cluster: Cluster, client) -> None:
+    from bytespike.web.generations import ROUTES
+
+    assert [r.scope for r in ROUTES] == ["usage:read"]
+    _, _, email = await cluster.user("1")
+    worker = await cluster.key(email, scopes=["inference"])
+    reader = await cluster.key(email, scopes=["usage:read"])
+    ok = await call(client, cluster.url(0), OPENAI, worker.secret)
+    assert ok.status == 200
+    path = f"/v1/generations/{ok.headers['x-request-id']}"
+    refused = await send(client, cluster.url(0), "GET", path, headers=[("authorization", f"Bearer {worker.secret}")])
+    assert refused.status == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert "usage:read" in refused.json()["error"]["message"]
+    allowed = await send(client, cluster.url(1), "GET", path, headers=[("authorization", f"Bearer {reader.secret}")])
+    assert allowed.status == 200 and allowed.json()["id"] == ok.headers["x-request-id"]

@@ -150,3 +150,44 @@ async def test_duplicate_key_digest_is_rejected(engine) -> None:
     await _user_wallet_key(engine)
     with pytest.raises(accounts.DuplicateError):
         await _user_wallet_key(engine, email="a2@example.test")
+
+
+async def test_concurrent_replays_of_one_movement_write_one_entry(engine) -> None:
+    """Ten transactions writing the same idempotency key at once (as ten simultaneous
+    deliveries of one admin request): one entry, the wallet moved once, no error."""
+    import asyncio
+
+    _, wallet_id, _ = await _user_wallet_key(engine)
+
+    async def one() -> tuple[int, bool]:
+        async with engine.begin() as conn:
+            entry, is_new = await ledger.apply_movement(
+                conn, wallet_id=wallet_id, kind="admin_credit", amount_micros=2_000_000, idempotency_key="race"
+            )
+            await asyncio.sleep(0.05)  # keep the transaction open while the others arrive
+            return entry.id, is_new
+
+    results = await asyncio.gather(*(one() for _ in range(10)))
+    assert sum(is_new for _, is_new in results) == 1
+    assert len({entry_id for entry_id, _ in results}) == 1
+    async with engine.connect() as conn:
+        balance = await conn.scalar(sa.select(wallets.c.balance_micros).where(wallets.c.id == wallet_id))
+        entries = (await conn.execute(sa.select(ledger_entries))).all()
+    assert balance == 2_000_000
+    assert [(e.amount_micros, e.balance_after_micros) for e in entries] == [(2_000_000, 2_000_000)]
+
+
+async def test_concurrent_deliveries_of_one_webhook_event_are_recorded_once(engine) -> None:
+    import asyncio
+
+    from bytespike.storage import payments
+
+    async def one() -> bool:
+        async with engine.begin() as conn:
+            first = await payments.record_event(
+                conn, event_id="evt_race", provider="stripe", type="checkout.session.completed", now=datetime.now(UTC)
+            )
+            await asyncio.sleep(0.05)
+            return first
+
+    assert sorted(await asyncio.gather(*(one() for _ in range(8)))) == [False] * 7 + [True]

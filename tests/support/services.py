@@ -58,3 +58,16 @@ async def redis_or_skip() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+async def drop_redis_prefix(prefix: str) -> None:
+    """Delete every Redis name a test created under its own ``prefix``."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    try:
+        names = [k async for k in client.scan_iter(match=prefix + "*")]
+        if names:
+            await client.delete(*names)
+    finally:
+        await client.aclose()

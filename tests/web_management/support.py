@@ -74,6 +74,8 @@ class Api:
         self.sealer = KeySealer(SECRET)
         self.base = ""
         self.engine: Any = None
+        self.app: Any = None
+        """The application; ``app.runtime.gateway`` once started."""
         self.http: aiohttp.ClientSession | None = None
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
@@ -99,8 +101,15 @@ class Api:
             }
         )
         port = free_port()
+        self.app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning", ws="none"
+            self.app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="on",
+            log_level="warning",
+            ws="none",
+            proxy_headers=False,  # as `bytespike serve` runs it (serve.py)
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve())

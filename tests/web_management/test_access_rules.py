@@ -57,6 +57,30 @@ async def test_socket_address_is_used_without_a_trusted_proxy(api: Api) -> None:
     assert (await api.chat(k2["key"])).status == 200
 
 
+@pytest.mark.parametrize("trusted", ["", "10.0.0.0/8"], ids=["no-proxies", "other-proxies"])
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(database_url: str, tmp_path, trusted: str) -> None:
+    """The peer (127.0.0.1) is not a trusted proxy, so X-Forwarded-For cannot claim an allowed
+    address nor hide a denied one — on inference, management and the generation lookup."""
+    api = Api(database_url, tmp_path, BYTESPIKE_TRUSTED_PROXIES=trusted)
+    await api.start()
+    try:
+        me = await api.account()
+        allow_other = await _key(api, me.key, ip_whitelist=["203.0.113.0/24"], scopes=["inference", "keys:read", "usage:read"])
+        deny_local = await _key(api, me.key, ip_blacklist=["127.0.0.1"], scopes=["inference", "keys:read", "usage:read"])
+        for k, claimed in ((allow_other, "203.0.113.5"), (deny_local, "198.51.100.1")):
+            chat = await api.chat(k["key"], headers=_from(claimed))
+            listing = await api.call("GET", "/api/v1/keys", k["key"], headers=_from(claimed))
+            lookup = await api.call("GET", "/v1/generations/req_x", k["key"], headers=_from(claimed))
+            for r in (chat, listing, lookup):
+                assert r.status == 403, r
+                assert r.error["code"] == "permission_denied" and "127.0.0.1" in r.error["message"]
+                assert claimed not in r.error["message"]
+        plain = await _key(api, me.key, scopes=["inference"])
+        assert (await api.chat(plain["key"], headers=_from("203.0.113.5"))).status == 200
+    finally:
+        await api.stop()
+
+
 async def test_invalid_cidr_is_a_clear_400(shared_api: Api) -> None:
     me = await shared_api.account()
     for field, value in (

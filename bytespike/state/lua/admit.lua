@@ -1,10 +1,24 @@
 -- Admission, all or nothing. ARGV: 3 hold id, 4 amount, 5 hold ttl ms, 6 wallet, 7 account,
--- 8 concurrency cap (0 = none), 9 key count, 10.. keys (id quota c5h c1d c7d).
--- Returns {'missing', {entity...}} | {'refused', limit, key, window, available, cap, used,
--- held, reset, in flight, view} | {'ok', view}.
+-- 8 concurrency cap (0 = none), 9 key expiry ms (0 = never), 10 grace end ms of a rotated-out
+-- secret (0 = none), 11 secret fingerprint ('' = unknown), 12 key count, 13.. keys (id quota
+-- c5h c1d c7d). Returns {'missing', {entity...}} | {'refused', limit, key, window, available,
+-- cap, used, held, reset, in flight, view ({} for a refused key)} | {'ok', view}.
 local hid, amount, ttl = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local wallet, account, cap = ARGV[6], ARGV[7], tonumber(ARGV[8])
-local keys = read_keys(10, tonumber(ARGV[9]))
+local expires, grace, secret = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
+local keys = read_keys(13, tonumber(ARGV[12]))
+-- The key itself first: expired, revoked (markers set by the revoke path) or a rotated-out
+-- secret past its deadline, whatever the calling process's key cache still says.
+local function refuse_key(limit, id) return {'refused', limit, id, '', 0, 0, 0, 0, 0, 0, {}} end
+if expires > 0 and now >= expires then return refuse_key('key_expired', keys[1].id) end
+if grace > 0 and now >= grace then return refuse_key('key_rotated', keys[1].id) end
+for _, k in ipairs(keys) do
+  if redis.call('EXISTS', P .. 'kr:' .. k.id) == 1 then return refuse_key('key_revoked', k.id) end
+end
+if secret ~= '' then
+  local stops = redis.call('HGET', P .. 'ks:' .. keys[1].id, secret)
+  if stops and now >= tonumber(stops) then return refuse_key('key_rotated', keys[1].id) end
+end
 local missing = missing_of(wallet, keys)
 if #missing > 0 then return {'missing', missing} end
 sweep_all(wallet, keys)

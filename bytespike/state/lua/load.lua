@@ -13,7 +13,7 @@ for _, it in ipairs(items) do
   local e = it[1]
   local name = P .. e
   if redis.call('EXISTS', name) == 0 then
-    local kind, id = string.match(e, '^(%a+):(%d+)$')
+    local kind, id = string.match(e, '^(%a+):(-?%d+)$')
     if kind == 'w' or kind == 'k' then
       local z = P .. kind .. 'h:' .. id
       redis.call('ZREMRANGEBYSCORE', z, '-inf', now)

@@ -8,6 +8,8 @@
 --                     P..'c:'..account  concurrency leases (zset hold id -> deadline)
 --                     P..'g:'..entity   generation, bumped when a settlement misses an entity
 --                     P..'j:'..w|k..':'..id..':'..minute  journal (request id -> "cost|ms")
+--                     P..'kr:'..key  the key is revoked (set by the revoke path, one-day TTL)
+--                     P..'ks:'..key  rotated-out secrets: fingerprint -> ms when it stops
 -- A hold member is "<hold id>|<amount>"; its score is its deadline (ms).
 local P = ARGV[1]
 local now = tonumber(ARGV[2])

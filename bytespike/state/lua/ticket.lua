@@ -5,7 +5,7 @@ local out = {now}
 local jb = math.floor(now / JB)
 for i = 1, tonumber(ARGV[3]) do
   local e = ARGV[3 + i]
-  local kind, id = string.match(e, '^(%a+):(%d+)$')
+  local kind, id = string.match(e, '^(%a+):(-?%d+)$')
   local jkind = kind
   if kind == 'kw' then jkind = 'k' end
   local entries = {}

@@ -140,6 +140,7 @@ async def dev_checkout(visit: Visit) -> Response:
                 payment_id=f"devpay_{payment.id}",
                 amount_micros=payment.amount_micros,
                 receipt={"method": "development"},
+                moved=services.management.wallet_moved,
             )
             return redirect("/billing?notice=paid")
         await topups.cancel_payment(services.engine, user_id=visit.user.id, payment_row_id=payment.id)
@@ -202,6 +203,7 @@ def stripe_webhook(services: ConsoleServices):  # type: ignore[no-untyped-def]
                 amount_micros=confirmation.amount_micros,
                 event_id=confirmation.event_id,
                 event_type=confirmation.event_type,
+                moved=services.management.wallet_moved,
             )
         except TopUpError as exc:
             log.warning("stripe webhook %s not credited: %s", confirmation.event_id, exc)

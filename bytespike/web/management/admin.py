@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bytespike.access.admin import Adjustment
 from bytespike.access.scopes import ADMIN
 from bytespike.access.sign_in import sign_in
 from bytespike.money import micros_to_usd_float
@@ -140,6 +141,11 @@ async def adjust_credits(call: Call) -> Result:
         note=b.get("note"),
         idempotency_key=b.get("idempotency_key"),
     )
+    return ledger_result(done)
+
+
+def ledger_result(done: Adjustment) -> Result:
+    """A wallet movement an admin made: 201 when it moved the wallet, 200 for a replay."""
     e = done.entry
     return Result(
         {
@@ -150,6 +156,7 @@ async def adjust_credits(call: Call) -> Result:
             "amount_micros": e.amount_micros,
             "balance_after_usd": micros_to_usd_float(e.balance_after_micros),
             "balance_after_micros": e.balance_after_micros,
+            "source": e.source,
             "note": e.note,
             "created_at": iso(e.created_at),
             "replayed": not done.is_new,

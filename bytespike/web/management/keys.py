@@ -35,6 +35,7 @@ def key_object(record: KeyRecord, now: datetime | None = None) -> dict[str, Any]
         "ip_whitelist": list(record.ip_whitelist),
         "ip_blacklist": list(record.ip_blacklist),
         "allowed_models": list(record.allowed_models) if record.allowed_models is not None else None,
+        "model_quotas": {model: micros / 1_000_000 for model, micros in record.model_quotas},
         "scopes": list(record.scopes),
         "expires_at": iso(record.expires_at),
         "created_at": iso(record.created_at),

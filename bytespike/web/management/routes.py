@@ -6,13 +6,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bytespike.web.management import account, admin, keys
+from bytespike.web.management import account, admin, billing_admin, keys
 from bytespike.web.management.endpoint import Endpoint
 from bytespike.web.management.openapi import document
 from bytespike.web.management.services import ManagementServices
 from bytespike.web.route_registry import PUBLIC, RouteSpec, collect_route_specs
 
-ENDPOINTS: tuple[Endpoint, ...] = (*keys.ENDPOINTS, *account.ENDPOINTS, *admin.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *keys.ENDPOINTS,
+    *account.ENDPOINTS,
+    *admin.ENDPOINTS,
+    *billing_admin.ENDPOINTS,
+)
 OPENAPI_PATH = "/api/v1/openapi.json"
 SERVICE_ROUTES = (
     RouteSpec("GET", "/", PUBLIC, "service banner"),

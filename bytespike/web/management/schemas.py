@@ -47,6 +47,13 @@ MODELS = {
     "maxItems": 500,
     "description": "narrows the group to these models; null = the whole group",
 }
+MODEL_QUOTAS = {
+    "type": "object",
+    "additionalProperties": USD_CAP,
+    "maxProperties": 500,
+    "description": "per-model lifetime caps: model slug → USD (the key's and its sub-keys' spend on "
+    "that model); 0 removes a cap; on PATCH the whole map is replaced",
+}
 
 ERROR = obj(
     ["error"],
@@ -76,6 +83,7 @@ _KEY_SETTINGS: dict[str, Any] = {
     "ip_whitelist": CIDRS,
     "ip_blacklist": CIDRS,
     "allowed_models": MODELS,
+    "model_quotas": MODEL_QUOTAS,
     "scopes": SCOPES,
 }
 KEY_CREATE = obj(
@@ -137,6 +145,7 @@ KEY = obj(
     ip_whitelist={"type": "array", "items": STR},
     ip_blacklist={"type": "array", "items": STR},
     allowed_models={"type": ["array", "null"], "items": STR},
+    model_quotas={"type": "object", "additionalProperties": NUM},
     scopes={"type": "array", "items": STR},
     expires_at=nullable(TIME),
     created_at=TIME,
@@ -232,14 +241,23 @@ ROLLUP = obj(
 USAGE_OR_ROLLUP = {"oneOf": [ROLLUP, page_of(USAGE_ROW)]}
 
 _WALLET = obj(
-    ["available_usd", "held_usd"], available_usd=NUM, available_micros=INT, held_usd=NUM, balance_usd=NUM
+    ["available_usd", "held_usd"],
+    available_usd=NUM,
+    available_micros=INT,
+    held_usd=NUM,
+    held_micros=INT,
+    balance_usd=NUM,
 )
 _WINDOW = obj(
-    ["window", "limit_usd", "used_usd", "remaining_usd", "reset"],
+    ["window", "key_id", "limit_usd", "used_usd", "remaining_usd", "reset"],
     window={"type": "string", "enum": ["5h", "1d", "7d"]},
+    key_id=ID,
     limit_usd=NUM,
+    limit_micros=INT,
     used_usd=NUM,
+    used_micros=INT,
     remaining_usd=NUM,
+    remaining_micros=INT,
     reset=nullable(INT),
 )
 BALANCE = obj(
@@ -297,7 +315,11 @@ ACCOUNT = obj(
     allowed_models={
         "type": "array",
         "items": obj(
-            ["id", "quota_used_usd", "quota_cap_usd"], id=STR, quota_used_usd=NUM, quota_cap_usd=nullable(NUM)
+            ["id", "quota_used_usd", "quota_cap_usd"],
+            id=STR,
+            quota_used_usd=NUM,
+            quota_cap_usd=nullable(NUM),
+            quota_cap_key_id=nullable(ID),
         ),
     },
     org={"oneOf": [{"type": "null"}, obj(["id", "name", "role"], id=ID, name=STR, role=STR)]},
@@ -385,9 +407,35 @@ LEDGER_ENTRY = obj(
     amount_micros=INT,
     balance_after_usd=NUM,
     balance_after_micros=INT,
+    source={"type": "object", "description": "per kind: the actor, the refunded request, the plan period"},
     note=nullable(STR),
     created_at=TIME,
     replayed={"type": "boolean", "description": "true when the idempotency key was used before"},
+)
+REFUND = obj(
+    ["request_id"],
+    closed=True,
+    request_id={"type": "string", "minLength": 1, "maxLength": 64},
+    amount_usd={
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1_000_000,
+        "description": "default: the request's whole cost; at most that",
+    },
+    note={"type": "string", "maxLength": 500},
+)
+RENEWAL = obj(
+    ["tier", "period", "credit_usd"],
+    closed=True,
+    tier={"type": "string", "enum": ["pro", "max", "enterprise"]},
+    period={"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "description": "the month renewed, YYYY-MM"},
+    credit_usd={
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 100_000,
+        "description": "credits the plan includes for the period",
+    },
+    note={"type": "string", "maxLength": 500},
 )
 MEMBER = obj(["user_id", "email", "role"], user_id=ID, email=STR, role=STR, created_at=TIME)
 ORG = obj(

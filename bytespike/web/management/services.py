@@ -10,10 +10,12 @@ from bytespike.access.admin import Administration
 from bytespike.access.keys_admin import KeyManager
 from bytespike.access.orgs import OrgManager
 from bytespike.access.principal import Network
+from bytespike.access.retirement import KeyRetirement
 from bytespike.access.secrets import KeySealer
 from bytespike.accounting.statements import Statements
 from bytespike.relay.gateway import Gateway
 from bytespike.routing.catalogue import Catalogue
+from bytespike.state.hot import StateUnavailable
 from bytespike.state.key_events import KeyEvents
 from bytespike.state.request_budget import MemoryBudget, RequestBudget
 from bytespike.web.client_address import client_ip
@@ -63,14 +65,23 @@ class ManagementServices:
         self.events = events
         if budget is not None:
             self.budget = budget
-        self.keys = KeyManager(engine, sealer, self.catalogue, events)
-        # "available after pending holds" (spec §3.9.1) needs the meter's view of holds.
-        held = getattr(gateway.meter, "held_micros", None)
-        self.statements = (
-            Statements(engine, self.catalogue, held) if held else Statements(engine, self.catalogue)
-        )
-        self.admin = Administration(engine, events)
-        self.orgs = OrgManager(engine, events)
+        retirement = KeyRetirement(gateway.meter.state)
+        self.keys = KeyManager(engine, sealer, self.catalogue, events, retirement)
+        # "available after pending holds" (spec §3.9.1) and the spend windows come from the meter.
+        self.statements = Statements(engine, self.catalogue, gateway.meter)
+        self.admin = Administration(engine, events, self.wallet_moved)
+        self.orgs = OrgManager(engine, events, retirement)
+
+    async def wallet_moved(self, wallet_id: int, entry_id: int, amount_micros: int) -> None:
+        """A ledger movement this process committed (admin credit, top-up): admission sees it at
+        once here; other processes through Redis, or their ledger poll. Never fails the caller:
+        the movement is committed, and the poll picks it up if the state is unreachable now."""
+        if self.gateway is None:
+            return
+        try:
+            await self.gateway.meter.wallet_moved(wallet_id, entry_id, amount_micros)
+        except StateUnavailable:
+            pass
 
     def client_ip(self, scope: dict[str, Any]) -> str | None:
         return client_ip(scope, self.trusted_proxies)

@@ -2,14 +2,15 @@
 document publishes, so what the document promises and what the server accepts cannot drift.
 
 Supports the subset the management API uses: ``type`` (one or a list), ``properties``,
-``required``, ``additionalProperties: false``, ``enum``, ``minimum``/``maximum``,
-``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``. Errors are 400
+``required``, ``additionalProperties`` (false, or a schema for every other member), ``maxProperties``, ``enum``, ``minimum``/``maximum``,
+``exclusiveMinimum``, ``minLength``/``maxLength``, ``pattern``, ``items``, ``minItems``/``maxItems``. Errors are 400
 ``invalid_param`` with ``param`` naming the path of the bad field (``ip_whitelist[2]``).
 Strings may not contain NUL characters (PostgreSQL cannot store them).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bytespike.errors import GatewayError
@@ -51,11 +52,15 @@ def validate(value: Any, schema: dict[str, Any], path: str = "") -> None:
             raise _fail(path, f"must be at least {schema['minLength']} characters")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             raise _fail(path, f"must be at most {schema['maxLength']} characters")
+        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+            raise _fail(path, f"must match {schema['pattern']}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value != value or value in (float("inf"), float("-inf")):
             raise _fail(path, "must be a finite number")
         if "minimum" in schema and value < schema["minimum"]:
             raise _fail(path, f"must be at least {schema['minimum']}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            raise _fail(path, f"must be more than {schema['exclusiveMinimum']}")
         if "maximum" in schema and value > schema["maximum"]:
             raise _fail(path, f"must be at most {schema['maximum']}")
     if isinstance(value, list):
@@ -71,10 +76,15 @@ def validate(value: Any, schema: dict[str, Any], path: str = "") -> None:
         for name in schema.get("required", ()):
             if name not in value:
                 raise _fail(_join(path, name), "is required")
-        if schema.get("additionalProperties") is False:
+        extra = schema.get("additionalProperties")
+        if extra is False:
             unknown = sorted(set(value) - set(props))
             if unknown:
                 raise _fail(_join(path, unknown[0]), f"unknown field (allowed: {', '.join(sorted(props))})")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            raise _fail(path, f"must hold at most {schema['maxProperties']} entries")
         for name, item in value.items():
             if name in props:
                 validate(item, props[name], _join(path, name))
+            elif isinstance(extra, dict):
+                validate(item, extra, _join(path, name))
