@@ -351,7 +351,7 @@ def encode_request(
     if (choice := encode_tool_choice(req.tool_choice, bool(tools), thinking_on, deg)) is not None:
         body["tool_choice"] = with_leftovers(choice, nested.get("tool_choice"))
     if req.cache_control is not None:
-        body["cache_control"] = encode_cache_control(req.cache_control)
+        body["cache_control"] = encode_cache_control(req.cache_control, "cache_control", deg)
 
     if not count_tokens:
         body["max_tokens"] = max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS

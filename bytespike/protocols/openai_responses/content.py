@@ -14,8 +14,9 @@ import mimetypes
 from typing import Any, assert_never
 
 from bytespike.canonical.degradation import Degradations
-from bytespike.canonical.parts import CacheControl, MediaPart, OpaquePart, TextPart
+from bytespike.canonical.parts import MediaPart, OpaquePart, TextPart
 from bytespike.errors import GatewayError, invalid_request
+from bytespike.protocols.openai_chat.content import decode_prompt_cache_breakpoint
 from bytespike.protocols.openai_responses import NAME
 from bytespike.protocols.openai_responses.provider_data import own, tag
 
@@ -94,8 +95,7 @@ def decode_content(
             pd["refusal"] = True
         if fields:
             pd["part"] = fields
-        cache = CacheControl() if "prompt_cache_breakpoint" in fields else None
-        return TextPart(text, cache_control=cache, provider_data=tag(pd))
+        return TextPart(text, cache_control=decode_prompt_cache_breakpoint(fields), provider_data=tag(pd))
     if kind == "input_image":
         url, file_id = part.get("image_url"), part.get("file_id")
         if isinstance(url, str) and url.startswith("data:"):
@@ -141,10 +141,8 @@ def _decode_file(part: dict[str, Any], path: str, media: MediaOptions) -> MediaP
 def _with_media_fields(mp: MediaPart, fields: dict[str, Any], media: MediaOptions) -> MediaPart:
     if fields:
         media[media_key(mp)] = fields
-        if "prompt_cache_breakpoint" in fields:
-            return MediaPart(
-                mp.kind, mp.media_type, mp.data, mp.url, mp.file_id, mp.filename, cache_control=CacheControl()
-            )
+        if (cache := decode_prompt_cache_breakpoint(fields)) is not None:
+            return MediaPart(mp.kind, mp.media_type, mp.data, mp.url, mp.file_id, mp.filename, cache_control=cache)
     return mp
 
 
