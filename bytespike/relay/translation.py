@@ -111,7 +111,7 @@ def decode_caller_request(caller: str, upstream: str, body: dict[str, Any], *, s
         # Hosted tools and item references exist only on OpenAI: refuse or report them here,
         # since no other encoder reads the Responses extras.
         try:
-            codec(caller).requests.require_translatable(request, deg)
+            request = codec(caller).requests.require_translatable(request, deg)
         except StrictModeViolation as exc:
             raise _strict_error(exc) from exc
         options["request"] = body

@@ -82,3 +82,91 @@ def test_chat_breakpoints_go_back_to_openai_and_are_reported_to_deepseek() -> No
     assert "cache_control" not in _dropped(deg)
     _, deg = translate("openai_chat", "deepseek", body)
     assert "content.prompt_cache_breakpoint" in _dropped(deg) and "cache_control" not in _dropped(deg)
+
+
+# ---------------------------------------------------------------- (b) Responses caller's fields
+
+RESPONSES_BODY: dict[str, Any] = {"model": "m", "input": "Hi"}
+REPORTED_ELSEWHERE = {
+    "include": ["reasoning.encrypted_content"],
+    "metadata": {"ticket": "T-9"},
+    "prompt_cache_key": "team-7",
+    "prompt_cache_retention": "24h",
+    "prompt_cache_options": {"mode": "explicit", "ttl": "30m"},
+    "truncation": "auto",
+}
+"""Responses-only fields no other vendor has: reported on every translated route."""
+
+
+@pytest.mark.parametrize("target", ["anthropic", "gemini", "deepseek"])
+@pytest.mark.parametrize("field", sorted(REPORTED_ELSEWHERE))
+def test_responses_only_fields_are_reported_and_refused_in_strict_mode(target: str, field: str) -> None:
+    body = {**RESPONSES_BODY, field: REPORTED_ELSEWHERE[field]}
+    _, deg = translate("openai_responses", target, body)
+    assert _dropped(deg) == [field]
+    with pytest.raises(GatewayError) as err:
+        translate("openai_responses", target, body, strict=True)
+    assert err.value.status == 400 and err.value.param == field
+
+
+@pytest.mark.parametrize("target", ["anthropic", "gemini", "deepseek"])
+def test_gateway_served_and_default_valued_fields_are_not_reported(target: str) -> None:
+    body = {
+        **RESPONSES_BODY,
+        "store": True,
+        "stream_options": {"include_obfuscation": False},
+        "truncation": "disabled",
+        "metadata": {},
+        "include": [],
+        "service_tier": "auto",
+    }
+    _, deg = translate("openai_responses", target, body, strict=True)
+    assert deg.dropped == []
+
+
+def test_safety_identifier_becomes_the_end_user_id_where_the_target_has_one() -> None:
+    body = {**RESPONSES_BODY, "safety_identifier": "user-7f3a"}
+    out, deg = translate("openai_responses", "anthropic", body, strict=True)
+    assert out["metadata"] == {"user_id": "user-7f3a"} and deg.dropped == []
+    for target in ("gemini", "deepseek"):
+        _, deg = translate("openai_responses", target, body)
+        assert _dropped(deg) == ["user_id"], target
+    # Both given: safety_identifier wins (as in OpenAI Chat) and the other is reported.
+    out, deg = translate("openai_responses", "anthropic", {**body, "user": "legacy-id"})
+    assert out["metadata"] == {"user_id": "user-7f3a"} and _dropped(deg) == ["user"]
+
+
+@pytest.mark.parametrize(
+    ("tier", "target", "sent", "reported"),
+    [
+        ("default", "anthropic", ("service_tier", "standard_only"), False),
+        ("auto", "anthropic", ("service_tier", "auto"), False),
+        ("flex", "anthropic", None, True),
+        ("priority", "anthropic", None, True),
+        ("flex", "gemini", ("serviceTier", "flex"), False),
+        ("priority", "gemini", ("serviceTier", "priority"), False),
+        ("default", "gemini", None, False),
+        ("scale", "gemini", None, True),
+        ("default", "deepseek", None, False),
+        ("flex", "deepseek", None, True),
+    ],
+)
+@pytest.mark.parametrize("caller", ["openai_responses", "openai_chat"])
+def test_service_tier_maps_to_the_target_tier_or_is_reported(
+    caller: str, tier: str, target: str, sent: tuple[str, str] | None, reported: bool
+) -> None:
+    if caller == "openai_chat":
+        body: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    else:
+        body = dict(RESPONSES_BODY)
+    out, deg = translate(caller, target, {**body, "service_tier": tier})
+    if sent is not None:
+        assert out[sent[0]] == sent[1]
+    assert not {"service_tier", "serviceTier"} & (out.keys() - ({sent[0]} if sent else set()))
+    assert _dropped(deg) == (["service_tier"] if reported else [])
+
+
+def test_an_anthropic_tier_reaches_openai_in_openai_words() -> None:
+    body = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}
+    out, deg = translate("anthropic_messages", "openai", {**body, "service_tier": "standard_only"})
+    assert out["service_tier"] == "default" and deg.dropped == []
