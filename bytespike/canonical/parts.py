@@ -54,6 +54,9 @@ class MediaPart:
     filename: str | None = None
     title: str | None = None
     cache_control: CacheControl | None = None
+    detail: str | None = None
+    """How finely an image is to be read, in OpenAI's words (``low``, ``high``, ``original``);
+    None is the vendor default (OpenAI's ``auto``). Only OpenAI takes it per image."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,3 +170,61 @@ def test_an_anthropic_tier_reaches_openai_in_openai_words() -> None:
     body = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}
     out, deg = translate("anthropic_messages", "openai", {**body, "service_tier": "standard_only"})
     assert out["service_tier"] == "default" and deg.dropped == []
+
+
+# ---------------------------------------------------------------- (c) an image's detail
+
+CHAT_IMAGE = {
+    "model": "m",
+    "messages": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+            ],
+        }
+    ],
+}
+RESPONSES_IMAGE = {
+    "model": "m",
+    "input": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "high"},
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(("caller", "body"), [("openai_chat", CHAT_IMAGE), ("openai_responses", RESPONSES_IMAGE)])
+@pytest.mark.parametrize("target", ["anthropic", "gemini"])
+def test_an_image_detail_is_reported_where_the_target_reads_images_its_own_way(
+    caller: str, body: dict[str, Any], target: str
+) -> None:
+    _, deg = translate(caller, target, body)
+    assert [name for name in _dropped(deg) if name.endswith(".detail")] == [
+        "messages[0].content[1].detail" if target == "anthropic" else "messages[0].parts[1].detail"
+    ]
+    with pytest.raises(GatewayError):
+        translate(caller, target, body, strict=True)
+
+
+def test_an_image_detail_crosses_between_the_two_openai_wires() -> None:
+    out, deg = translate("openai_chat", "responses", CHAT_IMAGE)
+    assert out["input"][0]["content"][1]["detail"] == "low" and deg.dropped == []
+    out, deg = translate("openai_responses", "openai", RESPONSES_IMAGE)
+    assert out["messages"][0]["content"][1]["image_url"]["detail"] == "high" and deg.dropped == []
+
+
+@pytest.mark.parametrize("target", ["anthropic", "gemini"])
+def test_the_default_detail_is_not_reported(target: str) -> None:
+    body = {**RESPONSES_IMAGE, "input": [{**RESPONSES_IMAGE["input"][0]}]}
+    body["input"][0]["content"] = [
+        {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "auto"}
+    ]
+    _, deg = translate("openai_responses", target, body, strict=True)
+    assert deg.dropped == []

@@ -243,6 +243,8 @@ def encode_media(part: MediaPart, path: str, deg: Degradations) -> dict[str, Any
         for name, value in (("title", part.title), ("filename", part.filename)):
             if value is not None:
                 deg.drop(f"{path}.{name}", "an Anthropic image block has no such field")
+        if part.detail is not None:
+            deg.drop(f"{path}.detail", "Anthropic reads every image at its own resolution")
     if part.cache_control is not None:
         out["cache_control"] = encode_cache_control(part.cache_control, f"{path}.cache_control", deg)
     return out

@@ -398,6 +398,9 @@ def encode_media(part: MediaPart, path: str, deg: Degradations | None) -> dict[s
                 deg.drop(f"{path}.{name}", "Gemini inline and file data carry no file name")
         if part.cache_control is not None:
             deg.drop(f"{path}.cache_control", "Gemini has no prompt-cache breakpoints")
+        if part.detail is not None:
+            # Per-part mediaResolution exists only in Gemini's v1alpha API (media-resolution guide).
+            deg.drop(f"{path}.detail", "Gemini's v1beta API has no per-image resolution")
     data, mime = part.data, part.media_type
     if data is None and part.url is not None and part.url.startswith("data:"):
         parsed = _data_url(part.url)

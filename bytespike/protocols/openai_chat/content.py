@@ -19,7 +19,7 @@ from typing import Any
 from bytespike.canonical.parts import CacheControl, MediaPart, OpaquePart, ProviderData, TextPart
 from bytespike.errors import invalid_request
 from bytespike.protocols.openai_chat import NAME
-from bytespike.protocols.openai_chat.wire_fields import required
+from bytespike.protocols.openai_chat.wire_fields import optional, required
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*);base64,(.*)", re.DOTALL)
 _SNIFFED_IMAGE_TYPES = (
@@ -108,15 +108,19 @@ def decode_user_part(part: Any, path: str) -> TextPart | MediaPart | OpaquePart:
             image = required(part, "image_url", dict, path)
             url = required(image, "url", str, f"{path}.image_url")
             cache = decode_prompt_cache_breakpoint(part)
+            detail = optional(image, "detail", str, f"{path}.image_url")
+            detail = None if detail == "auto" else detail  # "auto" is the default (canonical None)
             if parsed := parse_data_url(url):
-                return MediaPart("image", media_type=parsed[0] or None, data=parsed[1], cache_control=cache)
+                return MediaPart(
+                    "image", media_type=parsed[0] or None, data=parsed[1], cache_control=cache, detail=detail
+                )
             if url.startswith("data:"):
                 # Only base64 data URLs carry bytes another vendor can take; anything else would
                 # reach it as a meaningless "URL".
                 raise invalid_request(
                     f"{path}.image_url.url: a data URL must be data:<mime>;base64,<data>", f"{path}.image_url.url"
                 )
-            return MediaPart("image", url=url, cache_control=cache)
+            return MediaPart("image", url=url, cache_control=cache, detail=detail)
         case "input_audio":
             audio = required(part, "input_audio", dict, path)
             fmt = required(audio, "format", str, f"{path}.input_audio")
@@ -203,11 +207,12 @@ def encode_media_part(part: MediaPart, path: str) -> dict[str, Any]:
     """An OpenAI Chat content part for ``part``, or a 400 naming ``path`` when Chat cannot carry it."""
     match part.kind:
         case "image":
+            detail = {"detail": part.detail} if part.detail is not None else {}
             if part.data is not None:
                 url = data_url(part.media_type or _sniff_image_type(part.data), part.data)
-                return {"type": "image_url", "image_url": {"url": url}}
+                return {"type": "image_url", "image_url": {"url": url, **detail}}
             if part.url is not None:
-                return {"type": "image_url", "image_url": {"url": part.url}}
+                return {"type": "image_url", "image_url": {"url": part.url, **detail}}
             return _file_id_part(part, path)
         case "document":
             if part.data is not None:
