@@ -392,6 +392,6 @@ class Gateway:
 
 def _add_degraded(headers: Headers, call: Call) -> None:
     if call.translation is not None:
-        value = call.translation.deg.header_value()
+        value = call.translation.degraded_header()
         if value:
             headers.append((b"x-bytespike-degraded", value.encode()))

@@ -84,6 +84,13 @@ class Translation:
     deg: Degradations
     caller_options: dict[str, Any] = field(default_factory=dict)
     """Options for the caller-side stream encoder (e.g. OpenAI ``include_usage``)."""
+    answer_deg: Degradations = field(default_factory=Degradations)
+    """What the caller's protocol could not show of a whole answer; never strict (the answer
+    is already generated and billed)."""
+
+    def degraded_header(self) -> str | None:
+        """``X-ByteSpike-Degraded``: the request's drops, then the answer's (``response.…``)."""
+        return ", ".join(name for name, _ in (*self.deg.dropped, *self.answer_deg.dropped)) or None
 
 
 def _strict_error(exc: StrictModeViolation) -> GatewayError:
@@ -164,5 +171,7 @@ def translate_response(
     """(canonical response, caller-shaped body) of a complete upstream response."""
     response = codec(t.upstream).responses.decode_response(body, **_upstream_decoder_options(t))
     extra = {"request": t.caller_options["request"]} if t.caller == OPENAI_RESPONSES else {}
-    out = codec(t.caller).responses.encode_response(response, model=slug, request_id=request_id, **extra)
+    out = codec(t.caller).responses.encode_response(
+        response, model=slug, request_id=request_id, deg=t.answer_deg, **extra
+    )
     return response, out

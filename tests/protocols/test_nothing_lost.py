@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from bytespike.errors import GatewayError
+from bytespike.relay.translation import decode_caller_request, encode_upstream_body, translate_response
 from tests.protocols.openai_chat import golden as chat_golden
 from tests.protocols.test_cross_protocol import translate
 
@@ -228,3 +230,92 @@ def test_the_default_detail_is_not_reported(target: str) -> None:
     ]
     _, deg = translate("openai_responses", target, body, strict=True)
     assert deg.dropped == []
+
+
+# ---------------------------------------------------------------- (d) drops on the way back
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+GEMINI_ANSWER = {
+    "candidates": [
+        {
+            "content": {
+                "role": "model",
+                "parts": [
+                    {"text": "Here is the chart and the code."},
+                    {"inlineData": {"mimeType": "image/png", "data": PNG}},
+                    {"executableCode": {"language": "PYTHON", "code": "print(1)"}},
+                ],
+            },
+            "finishReason": "STOP",
+        }
+    ],
+    "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 7, "totalTokenCount": 12},
+}
+ANTHROPIC_ANSWER = {
+    "id": "msg_01",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude",
+    "content": [
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+        {"type": "text", "text": "Found nothing."},
+    ],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 5, "output_tokens": 7},
+}
+MINIMAL_REQUEST = {
+    "anthropic_messages": {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]},
+    "openai_chat": {"model": "m", "messages": [{"role": "user", "content": "Hi"}]},
+    "openai_responses": {"model": "m", "input": "Hi"},
+    "gemini": {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
+}
+
+
+def _answer(caller: str, upstream: str, body: dict[str, Any], *, strict: bool = False) -> tuple[Any, Any]:
+    t = decode_caller_request(caller, upstream, MINIMAL_REQUEST[caller], strict=strict)
+    _, out = translate_response(t, body, slug="model-slug", request_id="req_1")
+    return out, t
+
+
+@pytest.mark.parametrize(
+    ("caller", "dropped"),
+    [
+        # Anthropic and Chat answers have no image output and no Gemini code blocks.
+        ("anthropic_messages", ["response.parts[1]", "response.parts[2]"]),
+        ("openai_chat", ["response.parts[2]"]),  # the image goes out as an image_url part
+        ("openai_responses", ["response.parts[2]"]),  # the image as an image_generation_call
+    ],
+)
+def test_answer_parts_the_caller_cannot_show_are_in_the_header(caller: str, dropped: list[str]) -> None:
+    out, t = _answer(caller, "gemini", GEMINI_ANSWER)
+    assert [name for name, _ in t.answer_deg.dropped] == dropped
+    assert t.degraded_header() == ", ".join(dropped)
+    assert "Here is the chart" in orjson.dumps(out).decode()
+
+
+def test_another_vendors_server_tool_blocks_are_reported_to_a_gemini_caller() -> None:
+    out, t = _answer("gemini", "anthropic_messages", ANTHROPIC_ANSWER)
+    assert [name for name, _ in t.answer_deg.dropped] == ["response.parts[0]", "response.parts[1]"]
+    assert out["candidates"][0]["content"]["parts"] == [{"text": "Found nothing."}]
+
+
+def test_answer_drops_follow_the_request_drops_and_never_refuse() -> None:
+    """Strict mode governs the request only: the answer is already generated and billed, so its
+    losses are reported, not turned into an error."""
+    t = decode_caller_request("openai_chat", "gemini", {**MINIMAL_REQUEST["openai_chat"], "seed": 1}, strict=False)
+    encode_upstream_body(t, upstream_model="g", provider="gemini", stream=False)
+    translate_response(t, GEMINI_ANSWER, slug="s", request_id="r")
+    assert t.degraded_header() == "seed, response.parts[2]"
+    strict = decode_caller_request("anthropic_messages", "gemini", MINIMAL_REQUEST["anthropic_messages"], strict=True)
+    translate_response(strict, GEMINI_ANSWER, slug="s", request_id="r")
+    assert [name for name, _ in strict.answer_deg.dropped] == ["response.parts[1]", "response.parts[2]"]
+
+
+def test_a_whole_answer_that_loses_nothing_adds_nothing_to_the_header() -> None:
+    plain = {**GEMINI_ANSWER, "candidates": [{**GEMINI_ANSWER["candidates"][0]}]}
+    plain["candidates"][0]["content"] = {"role": "model", "parts": [{"text": "Hi"}]}
+    for caller in ("anthropic_messages", "openai_chat", "openai_responses"):
+        _, t = _answer(caller, "gemini", plain)
+        assert t.degraded_header() is None, caller
