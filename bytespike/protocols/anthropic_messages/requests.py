@@ -324,7 +324,7 @@ def encode_request(
         body["system"] = system
     body["messages"] = messages
 
-    thinking, effort = encode_reasoning(req, deg, ours, nested.get("thinking"))
+    thinking, effort = encode_reasoning(req, deg, ours, nested.get("thinking"), model)
     if (
         thinking is not None
         and thinking["type"] == "enabled"
@@ -335,6 +335,9 @@ def encode_request(
     max_tokens = req.max_tokens
     if thinking is not None and thinking["type"] == "enabled":
         max_tokens = fit_budget(thinking, max_tokens, DEFAULT_MAX_TOKENS, deg)
+    elif max_tokens is None and thinking is not None and req.reasoning and req.reasoning.budget_tokens:
+        # A budget sent as adaptive thinking keeps the room the budget would have had.
+        max_tokens = req.reasoning.budget_tokens + DEFAULT_MAX_TOKENS
     thinking_on = thinking is not None and thinking["type"] != "disabled"
     if thinking is not None:
         body["thinking"] = thinking
