@@ -368,6 +368,15 @@ def _encode_tool_result(
     return {"functionResponse": response}
 
 
+def is_base64(data: str) -> bool:
+    """Whether ``data`` is base64 in the standard or the URL-safe alphabet (padding optional)."""
+    try:
+        base64.b64decode(data.replace("-", "+").replace("_", "/") + "=" * (-len(data) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def sniff_mime(data: str) -> str | None:
     """MIME type of a base64 payload from its first bytes (PNG, JPEG, GIF, WebP, PDF)."""
     try:
@@ -412,6 +421,9 @@ def encode_media(part: MediaPart, path: str, deg: Degradations | None) -> dict[s
             if deg is not None:
                 raise invalid_request(f"{path}: Gemini needs the MIME type of inline data", path)
             mime = "application/octet-stream"
+        if deg is not None and not is_base64(data):
+            # Gemini's inlineData.data is bytes in base64 (either alphabet); anything else is its 400.
+            raise invalid_request(f"{path}: the inline data is not base64", path)
         return {"inlineData": {"mimeType": mime, "data": data}}
     uri = part.url
     if uri is None and part.file_id is not None:

@@ -212,6 +212,9 @@ def encode_media_part(part: MediaPart, path: str) -> dict[str, Any]:
                 url = data_url(part.media_type or _sniff_image_type(part.data), part.data)
                 return {"type": "image_url", "image_url": {"url": url, **detail}}
             if part.url is not None:
+                if part.url.startswith("data:") and parse_data_url(part.url) is None:
+                    # Another protocol's URL field holding a broken data URL: OpenAI would 400.
+                    raise invalid_request(f"{path}: a data URL must be data:<mime>;base64,<data>", path)
                 return {"type": "image_url", "image_url": {"url": part.url, **detail}}
             return _file_id_part(part, path)
         case "document":

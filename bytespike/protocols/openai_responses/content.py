@@ -201,6 +201,8 @@ def encode_media(part: MediaPart, path: str, deg: Degradations, media: MediaOpti
         if part.data is not None:
             out["image_url"] = data_url(part.media_type or _sniff_image(part.data), part.data)
         elif part.url is not None:
+            if part.url.startswith("data:"):
+                parse_data_url(part.url, path)  # another protocol's broken data URL: a 400 here
             out["image_url"] = part.url
         else:
             out["file_id"] = _openai_file_id(part, path)
