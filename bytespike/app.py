@@ -203,7 +203,9 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         gateway = runtime.gateway
         if gateway is None:
             return JSONResponse({"error": {"message": "not found"}}, status_code=404)
-        reply = not_found_reply(gateway, request.url.path)
+        reply = await not_found_reply(
+            gateway, request.url.path, request.scope["headers"], request.scope.get("query_string", b"")
+        )
         return Response(
             reply.body, status_code=reply.status, headers={k.decode(): v.decode() for k, v in reply.headers}
         )
