@@ -57,7 +57,7 @@ def is_demo(settings: Settings) -> bool:
     configured = [
         c for c in (settings.anthropic, settings.openai, settings.gemini, settings.deepseek) if c.api_key
     ]
-    return settings.demo or not configured
+    return settings.demo or not (configured or settings.compatible)
 
 
 def vendor_targets(settings: Settings) -> dict[str, Target]:
@@ -70,6 +70,8 @@ def vendor_targets(settings: Settings) -> dict[str, Target]:
     ):
         if creds.api_key:
             targets[provider] = Target(provider, creds.base_url, creds.api_key)
+    for provider, creds in settings.compatible.items():
+        targets[provider] = Target(provider, creds.base_url, creds.api_key or "")
     if settings.deepseek.api_key:
         # DeepSeek serves its Anthropic-shape API under /anthropic on the same origin.
         targets["deepseek_anthropic"] = Target(
