@@ -66,7 +66,7 @@ def is_demo(settings: Settings) -> bool:
     configured = [
         c for c in (settings.anthropic, settings.openai, settings.gemini, settings.deepseek) if c.api_key
     ]
-    return settings.demo or not configured
+    return settings.demo or not (configured or settings.compatible)
 
 
 def vendor_targets(settings: Settings) -> dict[str, Target]:
@@ -79,6 +79,8 @@ def vendor_targets(settings: Settings) -> dict[str, Target]:
     ):
         if creds.api_key:
             targets[provider] = Target(provider, creds.base_url, creds.api_key)
+    for provider, creds in settings.compatible.items():
+        targets[provider] = Target(provider, creds.base_url, creds.api_key or "")
     if settings.deepseek.api_key:
         # DeepSeek serves its Anthropic-shape API under /anthropic on the same origin.
         targets["deepseek_anthropic"] = Target(
@@ -231,7 +233,9 @@ def create_app(settings: Settings, *, catalogue: Catalogue | None = None) -> Any
         gateway = runtime.gateway
         if gateway is None:
             return JSONResponse({"error": {"message": "not found"}}, status_code=404)
-        reply = not_found_reply(gateway, request.url.path)
+        reply = await not_found_reply(
+            gateway, request.url.path, request.scope["headers"], request.scope.get("query_string", b"")
+        )
         return Response(
             reply.body, status_code=reply.status, headers={k.decode(): v.decode() for k, v in reply.headers}
         )

@@ -20,6 +20,17 @@ from typing import Any
 
 SECRET_FILE_NAME = "secret.key"
 DEFAULT_DB_FILE_NAME = "bytespike.db"
+CORE_VENDORS = ("anthropic", "openai", "gemini", "deepseek")
+"""Vendors with a protocol and fields of their own (DESIGN.md §4)."""
+OPENAI_COMPATIBLE_VENDORS = {
+    "doubao": "https://ark.cn-beijing.volces.com/api/v3",
+    "minimax": "https://api.minimax.io/v1",
+    "zhipu": "https://open.bigmodel.cn/api/paas/v4",
+    "moonshot": "https://api.moonshot.ai/v1",
+}
+"""Built-in OpenAI-compatible vendors (the catalogue's doubao/minimax/glm/kimi models) and their
+default base URL, which includes the API version path like ``OPENAI_BASE_URL``: the gateway
+appends ``/chat/completions``. Any other ``[upstreams.<name>]`` block names one more."""
 
 
 class SettingsError(ValueError):
@@ -87,6 +98,9 @@ class Settings:
     deepseek: UpstreamCredentials = field(
         default_factory=lambda: UpstreamCredentials(None, "https://api.deepseek.com")
     )
+    compatible: Mapping[str, UpstreamCredentials] = field(default_factory=dict)
+    """OpenAI-compatible vendors by provider name (catalogue ``provider``), each from
+    ``<NAME>_API_KEY``/``<NAME>_BASE_URL`` or ``[upstreams.<name>]``; only configured ones (with a key)."""
     max_body_bytes: int = 32 * 1024 * 1024
     """Text and image surfaces (spec §3.0 suggests a generous 32 MiB)."""
     upstream_connect_timeout_s: float = 10.0
@@ -301,6 +315,19 @@ def load_settings(
             base_url=str(pick(f"{vendor}_BASE_URL", block.get("base_url"), default_base)).rstrip("/"),
         )
 
+    compatible = {}
+    for name in sorted({*OPENAI_COMPATIBLE_VENDORS, *upstreams} - set(CORE_VENDORS)):
+        block = upstreams.get(name, {})
+        if not isinstance(block, Mapping):
+            raise SettingsError(f"[upstreams.{name}] must be a table with api_key and base_url")
+        env_name = "".join(c if c.isalnum() else "_" for c in name.upper())
+        base_url = pick(f"{env_name}_BASE_URL", block.get("base_url"), OPENAI_COMPATIBLE_VENDORS.get(name))
+        if not base_url:
+            raise SettingsError(f"[upstreams.{name}] needs a base_url (OpenAI-compatible, including /v1)")
+        api_key = pick(f"{env_name}_API_KEY", block.get("api_key"))
+        if api_key:
+            compatible[name] = UpstreamCredentials(str(api_key), str(base_url).rstrip("/"))
+
     proxies = pick("BYTESPIKE_TRUSTED_PROXIES", server.get("trusted_proxies"), ())
     if isinstance(proxies, str):
         proxies = tuple(p.strip() for p in proxies.split(",") if p.strip())
@@ -317,6 +344,7 @@ def load_settings(
         openai=creds("OPENAI", "https://api.openai.com/v1"),
         gemini=creds("GEMINI", "https://generativelanguage.googleapis.com"),
         deepseek=creds("DEEPSEEK", "https://api.deepseek.com"),
+        compatible=compatible,
         max_body_bytes=_int(
             "BYTESPIKE_MAX_BODY_BYTES",
             pick("BYTESPIKE_MAX_BODY_BYTES", server.get("max_body_bytes"), 32 << 20),

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conformance.clients import CLIENTS  # noqa: E402
 from tests.conformance.conftest import REPORT_ENV  # noqa: E402
-from tests.conformance.test_matrix import CASE_FUNCTIONS, CASES  # noqa: E402
+from tests.conformance.test_matrix import CASE_FUNCTIONS, CASE_UPSTREAMS, CASES  # noqa: E402
 from tests.conformance.upstream import UPSTREAMS  # noqa: E402
 
 DOC = ROOT / "docs" / "compatibility.md"
@@ -48,6 +48,7 @@ CASE_TITLES = {
     "streamed_tool_arguments": "Streamed tool arguments",
     "image_input": "Image input (base64)",
     "thinking": "Thinking",
+    "adaptive_thinking": "Adaptive thinking",
     "json_schema": "JSON schema",
     "stop_sequence": "Stop sequence",
     "max_tokens_stop": "Max-tokens stop",
@@ -127,7 +128,13 @@ def render(report: dict[str, Any]) -> str:
     notes: list[str] = []
     for case in CASES:
         doc = (CASE_FUNCTIONS[case].__doc__ or "").strip()
-        lines += ["", f"## {CASE_TITLES.get(case, case)}", "", _escape(doc), "", header, rule]
+        # A case may call another model than its column's usual one (test_matrix.CASE_UPSTREAMS).
+        case_header = (
+            "| Client \\ upstream | "
+            + " | ".join(f"{name} (`{CASE_UPSTREAMS.get((case, name), u).model}`)" for name, u in UPSTREAMS.items())
+            + " |"
+        )
+        lines += ["", f"## {CASE_TITLES.get(case, case)}", "", _escape(doc), "", case_header, rule]
         for client in CLIENTS:
             row = []
             for upstream in UPSTREAMS:

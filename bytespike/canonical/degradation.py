@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bytespike.canonical.parts import MediaPart, OpaquePart, Part
+
 
 class StrictModeViolation(ValueError):
     def __init__(self, field_name: str, reason: str) -> None:
@@ -30,3 +32,16 @@ class Degradations:
 
     def header_value(self) -> str | None:
         return ", ".join(f for f, _ in self.dropped) or None
+
+
+def drop_answer_part(deg: Degradations | None, index: int, part: Part, protocol: str) -> None:
+    """Report that part ``index`` of an answer has no form in the caller's ``protocol``."""
+    if deg is None:
+        return
+    if isinstance(part, OpaquePart):
+        what = f"a {part.protocol} {part.data.get('type') or 'block'}"
+    elif isinstance(part, MediaPart):
+        what = f"{part.kind} output"
+    else:
+        what = type(part).__name__
+    deg.drop(f"response.parts[{index}]", f"{what} has no form in a {protocol} answer")

@@ -13,10 +13,12 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class CacheControl:
-    """A prompt-cache breakpoint (Anthropic ``cache_control``); only Anthropic upstreams honour it."""
+    """A prompt-cache breakpoint: Anthropic ``cache_control`` or OpenAI ``prompt_cache_breakpoint``
+    (the end of a reusable prefix); only Anthropic upstreams take it from another protocol."""
 
     ttl: str | None = None
-    """``"5m"`` or ``"1h"``; None means the vendor default."""
+    """The lifetime the caller asked for, in its vendor's terms (Anthropic ``"5m"``/``"1h"``, OpenAI
+    ``"30m"``/``"12h"``); None means the vendor default. Encoders report a lifetime they cannot set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,9 @@ class MediaPart:
     filename: str | None = None
     title: str | None = None
     cache_control: CacheControl | None = None
+    detail: str | None = None
+    """How finely an image is to be read, in OpenAI's words (``low``, ``high``, ``original``);
+    None is the vendor default (OpenAI's ``auto``). Only OpenAI takes it per image."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,10 @@ from bytespike.canonical.parts import CacheControl, Part, TextPart
 
 Role = Literal["user", "assistant", "system"]
 
+STANDARD_SERVICE_TIERS = frozenset({"auto", "default"})
+"""Service tiers that ask for what every vendor does unasked (standard processing): a vendor
+without tiers loses nothing by omitting them."""
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -81,5 +85,8 @@ class Request:
     """Anthropic ``metadata.user_id`` / OpenAI ``user``/``safety_identifier``."""
     cache_control: CacheControl | None = None
     """Anthropic top-level automatic cache breakpoint."""
+    service_tier: str | None = None
+    """Processing tier in OpenAI's words (``auto``, ``default``, ``flex``, ``scale``,
+    ``priority``); each encoder maps it to its vendor's tiers or reports it."""
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Fields only one protocol understands, keyed by protocol name; sent back only there."""

@@ -482,6 +482,6 @@ def _add_model_quota(headers: Headers, call: Call, meter: Meter) -> None:
 
 def _add_degraded(headers: Headers, call: Call) -> None:
     if call.translation is not None:
-        value = call.translation.deg.header_value()
+        value = call.translation.degraded_header()
         if value:
             headers.append((b"x-bytespike-degraded", value.encode()))

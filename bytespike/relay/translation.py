@@ -68,6 +68,13 @@ class Translation:
     deg: Degradations
     caller_options: dict[str, Any] = field(default_factory=dict)
     """Options for the caller-side stream encoder (e.g. OpenAI ``include_usage``)."""
+    answer_deg: Degradations = field(default_factory=Degradations)
+    """What the caller's protocol could not show of a whole answer; never strict (the answer
+    is already generated and billed)."""
+
+    def degraded_header(self) -> str | None:
+        """``X-ByteSpike-Degraded``: the request's drops, then the answer's (``response.…``)."""
+        return ", ".join(name for name, _ in (*self.deg.dropped, *self.answer_deg.dropped)) or None
 
 
 def _strict_error(exc: StrictModeViolation) -> GatewayError:
@@ -94,7 +101,7 @@ def decode_caller_request(
         # Hosted tools and item references exist only on OpenAI: refuse or report them here,
         # since no other encoder reads the Responses extras.
         try:
-            codec(caller).requests.require_translatable(request, deg)
+            request = codec(caller).requests.require_translatable(request, deg)
         except StrictModeViolation as exc:
             raise _strict_error(exc) from exc
     return Translation(caller, upstream, request, deg, caller_options(caller, body, echo))
@@ -158,10 +165,13 @@ class AnswerCodecs:
     def decode_response(self, body: dict[str, Any]) -> Response:
         return codec(self.upstream).responses.decode_response(body, **self.decoder_options)
 
-    def encode_response(self, response: Response, *, slug: str, request_id: str) -> dict[str, Any]:
+    def encode_response(
+        self, response: Response, *, slug: str, request_id: str, deg: Degradations | None = None
+    ) -> dict[str, Any]:
+        """``deg`` collects what the caller's wire could not carry (X-ByteSpike-Degraded)."""
         extra = {"request": self.caller_options["request"]} if self.caller == OPENAI_RESPONSES else {}
         return codec(self.caller).responses.encode_response(
-            response, model=slug, request_id=request_id, **extra
+            response, model=slug, request_id=request_id, deg=deg, **extra
         )
 
     def stream_decoder(self) -> Any:
@@ -190,4 +200,4 @@ def translate_response(
     """(canonical response, caller-shaped body) of a complete upstream response."""
     codecs = answer_codecs(t)
     response = codecs.decode_response(body)
-    return response, codecs.encode_response(response, slug=slug, request_id=request_id)
+    return response, codecs.encode_response(response, slug=slug, request_id=request_id, deg=t.answer_deg)

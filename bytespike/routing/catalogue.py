@@ -22,6 +22,12 @@ PROTOCOL_OF_PROVIDER = {
     "openai": "openai_chat",
     "gemini": "gemini",
     "deepseek": "openai_chat",
+    # OpenAI-compatible vendors (settings.OPENAI_COMPATIBLE_VENDORS); an operator's own
+    # [upstreams.<name>] is used by model rows that say protocol = "openai_chat".
+    "doubao": "openai_chat",
+    "minimax": "openai_chat",
+    "zhipu": "openai_chat",
+    "moonshot": "openai_chat",
 }
 
 
@@ -174,8 +180,11 @@ def build_catalogue(base: Mapping[str, Any], extra: Mapping[str, Any] | None = N
         raw_groups.update(extra.get("groups", {}))
     models = {slug: _model(m) for slug, m in raw_models.items()}
     for m in models.values():
-        if m.provider not in PROTOCOL_OF_PROVIDER:
-            raise CatalogueError(f"model {m.slug!r}: unknown provider {m.provider!r}")
+        if m.provider not in PROTOCOL_OF_PROVIDER and m.protocol != "openai_chat":
+            raise CatalogueError(
+                f"model {m.slug!r}: unknown provider {m.provider!r} (an OpenAI-compatible vendor of "
+                'your own needs protocol = "openai_chat" and an [upstreams.<provider>] block)'
+            )
     groups = {}
     for name, g in raw_groups.items():
         patterns = list(g.get("models", []))

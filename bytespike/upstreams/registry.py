@@ -9,7 +9,9 @@ from bytespike.upstreams.targets import Target
 
 
 class UpstreamRegistry:
-    """Maps providers (and DeepSeek's Anthropic-shape route) to targets."""
+    """Maps providers (and DeepSeek's Anthropic-shape route) to targets: the four core vendors
+    and any configured OpenAI-compatible one (doubao, minimax, zhipu, moonshot, or an operator's
+    ``[upstreams.<name>]``), each under the catalogue's ``provider`` name."""
 
     def __init__(self, targets: Mapping[str, Target]) -> None:
         self._targets = dict(targets)

@@ -13,8 +13,17 @@ from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply
 from bytespike.routing.catalogue import ModelEntry
 
-OWNER_OF_FAMILY = {"claude": "anthropic", "gpt": "openai", "gemini": "google", "deepseek": "deepseek"}
-VENDOR_FAMILY = {"anthropic": "claude", "openai": "gpt", "google": "gemini", "deepseek": "deepseek"}
+OWNER_OF_FAMILY = {
+    "claude": "anthropic",
+    "gpt": "openai",
+    "gemini": "google",
+    "deepseek": "deepseek",
+    "kimi": "moonshot",
+    "glm": "zhipu",
+    "minimax": "minimax",
+    "doubao": "bytedance",
+}
+VENDOR_FAMILY = {owner: family for family, owner in OWNER_OF_FAMILY.items()}
 """Spec §9 #15: the ``family`` filter accepts vendor names and family names alike."""
 
 

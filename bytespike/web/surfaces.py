@@ -203,8 +203,20 @@ class InferenceSurfaces:
         await send_reply(send, reply)
 
 
-def not_found_reply(gateway: Gateway, path: str) -> Reply:
-    """404 in the shape of the protocol the path belongs to."""
+async def not_found_reply(
+    gateway: Gateway, path: str, headers: list[tuple[bytes, bytes]], query: bytes = b""
+) -> Reply:
+    """404 in the shape of the protocol the path belongs to, with the key's accounting headers
+    when the caller sent a valid one (issue 2 #11: every response carries them). The key is
+    looked up through the resolver's cache; a missing, bad or unreadable key leaves the headers
+    out, never turns the 404 into anything else."""
     protocol = gemini.NAME if path.startswith("/v1beta") else openai_chat.NAME
     inbound = Inbound(protocol, path, None, 0, "", None, new_request_id(), time.perf_counter())
-    return gateway.error_reply(route_not_found(path), inbound, None)
+    principal = None
+    try:
+        query_key = parse_qs(query.decode("latin-1")).get("key", [None])[0] if b"key=" in query else None
+        principal = await gateway.resolver.authenticate(extract_credential(headers, query_key))
+        await gateway.meter.refresh(principal)
+    except Exception:  # the 404 must not depend on the key store being up (never a 5xx)
+        principal = None
+    return gateway.error_reply(route_not_found(path), inbound, principal)

@@ -86,6 +86,9 @@ class Ask:
     """Tool choice naming this tool."""
     image: bool = False
     thinking: bool = False
+    adaptive: bool = False
+    """With ``thinking``: an Anthropic caller asks for adaptive thinking at high effort (what
+    Claude Code sends to models that take no budget) instead of a token budget."""
     json_schema: bool = False
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
@@ -239,7 +242,10 @@ class AnthropicClient(Client):
             params["tools"] = [{"name": n, "description": d, "input_schema": s} for n, d, s in TOOLS]
             if ask.force_tool:
                 params["tool_choice"] = {"type": "tool", "name": ask.force_tool}
-        if ask.thinking:
+        if ask.thinking and ask.adaptive:
+            params["thinking"] = {"type": "adaptive"}
+            params["output_config"] = {"effort": "high"}
+        elif ask.thinking:
             params["thinking"] = {"type": "enabled", "budget_tokens": 1024}
         if ask.json_schema:
             params["output_config"] = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}

@@ -61,6 +61,7 @@ CASES = (
     "streamed_tool_arguments",
     "image_input",
     "thinking",
+    "adaptive_thinking",
     "json_schema",
     "stop_sequence",
     "max_tokens_stop",
@@ -329,8 +330,28 @@ async def case_image_input(cell: Cell) -> None:
 
 async def case_thinking(cell: Cell) -> None:
     """Reasoning requested in the caller's dialect (streamed and not): reasoning tokens in usage, thinking text where the caller's protocol and the vendor show it, the vendor asked to reason."""
+    await _thinking(cell, adaptive=False)
+
+
+async def case_adaptive_thinking(cell: Cell) -> None:
+    """Reasoning on claude-opus-4-8 in the Anthropic column, a model that rejects thinking budgets (protocols.md §0 #3): translated callers reach it with adaptive thinking and an effort, a Gemini budget is reported; Anthropic callers ask adaptively, as Claude Code does; other columns as in `thinking`."""
+    await _thinking(cell, adaptive=True)
+    if cell.upstream.model != ADAPTIVE_ONLY_CLAUDE.model:
+        return
+    for record in await cell.upstream_bodies():
+        body = record["body"]
+        assert body["thinking"]["type"] == "adaptive", body["thinking"]
+        assert "budget_tokens" not in body["thinking"], body["thinking"]
+        assert body["output_config"]["effort"] in ("low", "medium", "high"), body.get("output_config")
+    if cell.caller == GEMINI:
+        # google-genai asks for a budget: it became an effort, and the header says so.
+        assert all("thinking.budget_tokens" in (r.degraded or "") for r in cell.replies), cell.replies
+
+
+async def _thinking(cell: Cell, *, adaptive: bool) -> None:
     prompt = f"Think it over {cell.marker} [[sim:reasoning=20]]"
-    for reply in await cell.send_all(Ask(prompt, thinking=True), Ask(prompt, thinking=True, stream=True)):
+    asks = (Ask(prompt, thinking=True, adaptive=adaptive), Ask(prompt, thinking=True, adaptive=adaptive, stream=True))
+    for reply in await cell.send_all(*asks):
         assert reply.usage.reasoning == 20, reply.usage
         assert reply.usage.output_tokens == len(reply.text.split()) + 20, reply.usage
         assert reply.text.startswith(f"Hello from {cell.upstream.upstream_model}")
@@ -472,6 +493,9 @@ async def refused(cell: Cell, case: str, expected: Documented400) -> None:
 
 # ---------------------------------------------------------------------------- the matrix
 
+ADAPTIVE_ONLY_CLAUDE = Upstream("anthropic", "claude-opus-4-8", "claude-opus-4-8", "anthropic")
+CASE_UPSTREAMS: dict[tuple[str, str], Upstream] = {("adaptive_thinking", "anthropic"): ADAPTIVE_ONLY_CLAUDE}
+"""(case, column) → the model a case calls instead of the column's usual one."""
 MATRIX = [(client, upstream, case) for client in CLIENTS for upstream in UPSTREAMS for case in CASES]
 
 
@@ -484,7 +508,8 @@ async def test_cell(
     before = await gateway.balance(key.wallet_id)
     client = CLIENTS[client_name](gateway.url, key.secret)
     try:
-        current = Cell(gateway, client, UPSTREAMS[upstream_name], key, before)
+        upstream = CASE_UPSTREAMS.get((case, upstream_name), UPSTREAMS[upstream_name])
+        current = Cell(gateway, client, upstream, key, before)
         documented = DOCUMENTED.get(cell)
         if documented is not None:
             await refused(current, case, documented)

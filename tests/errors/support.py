@@ -22,9 +22,36 @@ ANTHROPIC = "anthropic"
 OPENAI = "openai"
 GEMINI = "gemini"
 PROTOCOLS = (ANTHROPIC, OPENAI, GEMINI)
+RESPONSES = "responses"
+"""OpenAI Responses, ``POST /v1/responses`` (OpenAI's error envelope)."""
+ANTHROPIC_COUNT = "anthropic-count"
+"""``POST /v1/messages/count_tokens`` (Anthropic's envelope; free)."""
+GEMINI_COUNT = "gemini-count"
+"""``POST /v1beta/models/{model}:countTokens`` (Google's envelope; free)."""
+BILLED_SURFACES = (*PROTOCOLS, RESPONSES)
+"""Inference routes: admitted against the wallet and billed on success."""
+SURFACES = (*BILLED_SURFACES, ANTHROPIC_COUNT, GEMINI_COUNT)
+"""Every client route that takes a key and a model (the token counts are free, never billed)."""
+ENVELOPE = {
+    ANTHROPIC: ANTHROPIC,
+    OPENAI: OPENAI,
+    GEMINI: GEMINI,
+    RESPONSES: OPENAI,
+    ANTHROPIC_COUNT: ANTHROPIC,
+    GEMINI_COUNT: GEMINI,
+}
+"""Which protocol family's error shape, credential header and model placement a surface uses."""
 
-NATIVE_MODEL = {ANTHROPIC: "claude-haiku-4-5", OPENAI: "gpt-5-4-nano", GEMINI: "gemini-2-5-flash"}
+NATIVE_MODEL = {
+    ANTHROPIC: "claude-haiku-4-5",
+    OPENAI: "gpt-5-4-nano",
+    GEMINI: "gemini-2-5-flash",
+    RESPONSES: "gpt-5-4-nano",
+    ANTHROPIC_COUNT: "claude-haiku-4-5",
+    GEMINI_COUNT: "gemini-2-5-flash",
+}
 """A cheap catalogue model served over each caller protocol (no translation needed)."""
+OVERHEAD_HEADER = "x-bytespike-overhead-ms"
 
 QUOTA_HEADER = "x-quota-remaining-credits"
 QUOTA_MICROS_HEADER = "x-bytespike-quota-remaining-micros"
@@ -51,7 +78,8 @@ class Err:
     """HTTP status on the Gemini surface when it differs (spec §9 #4)."""
 
     def http(self, proto: str) -> int:
-        return self.google_http if proto == GEMINI and self.google_http is not None else self.status
+        google = ENVELOPE[proto] == GEMINI
+        return self.google_http if google and self.google_http is not None else self.status
 
 
 AUTH = Err(401, "invalid_api_key", "authentication_error", "authentication_error", "UNAUTHENTICATED")
@@ -117,11 +145,17 @@ async def send(
 
 
 def route(proto: str, *, model: str | None = None, stream: bool = False) -> str:
-    if proto == ANTHROPIC:
-        return "/v1/messages"
-    if proto == OPENAI:
-        return "/v1/chat/completions"
-    model = NATIVE_MODEL[GEMINI] if model is None else model
+    fixed = {
+        ANTHROPIC: "/v1/messages",
+        OPENAI: "/v1/chat/completions",
+        RESPONSES: "/v1/responses",
+        ANTHROPIC_COUNT: "/v1/messages/count_tokens",
+    }
+    if proto in fixed:
+        return fixed[proto]
+    model = NATIVE_MODEL[proto] if model is None else model
+    if proto == GEMINI_COUNT:
+        return f"/v1beta/models/{model}:countTokens"
     verb = "streamGenerateContent?alt=sse" if stream else "generateContent"
     return f"/v1beta/models/{model}:{verb}"
 
@@ -136,8 +170,17 @@ def body(
 ) -> dict[str, Any]:
     """A valid request body for ``proto`` (Gemini's model and stream flag live in the path)."""
     model = NATIVE_MODEL[proto] if model is None else model
+    if proto == RESPONSES:
+        b: dict[str, Any] = {"model": model, "input": text}
+        if max_tokens is not None:
+            b["max_output_tokens"] = max(max_tokens, 16)  # the Responses minimum
+        if stream:
+            b["stream"] = True
+        return b
+    if proto == ANTHROPIC_COUNT:
+        return {"model": model, "messages": [{"role": "user", "content": text}]}
     if proto == ANTHROPIC:
-        b: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+        b = {"model": model, "messages": [{"role": "user", "content": text}]}
         if max_tokens is not None:
             b["max_tokens"] = max_tokens
         if stream:
@@ -151,16 +194,16 @@ def body(
             b["stream"] = True
         return b
     b = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
-    if max_tokens is not None:
+    if max_tokens is not None and proto == GEMINI:
         b["generationConfig"] = {"maxOutputTokens": max_tokens}
     return b
 
 
 def auth(proto: str, secret: str) -> list[Header]:
     """The credential in each protocol's native place (spec §2.2)."""
-    if proto == ANTHROPIC:
+    if ENVELOPE[proto] == ANTHROPIC:
         return [("x-api-key", secret)]
-    if proto == OPENAI:
+    if ENVELOPE[proto] == OPENAI:
         return [("authorization", f"Bearer {secret}")]
     return [("x-goog-api-key", secret)]
 
@@ -205,7 +248,8 @@ def check_error_object(
     contains: Iterable[str] = (),
 ) -> str:
     """Check one protocol's error JSON (a reply body or a stream frame); returns the message."""
-    if proto == ANTHROPIC:
+    family = ENVELOPE[proto]
+    if family == ANTHROPIC:
         assert isinstance(payload, dict) and payload.get("type") == "error", payload
         assert set(payload) <= {"type", "error", "request_id"}, payload
         e = payload["error"]
@@ -213,7 +257,7 @@ def check_error_object(
         assert e["type"] == err.anthropic, (e["type"], err.anthropic, payload)
         _message_checks(e["message"], contains)
         return e["message"]
-    if proto == OPENAI:
+    if family == OPENAI:
         assert isinstance(payload, dict) and set(payload) == {"error"}, payload
         e = payload["error"]
         assert isinstance(e, dict) and set(e) == {"message", "type", "param", "code"}, payload
@@ -245,15 +289,25 @@ def assert_error(
     param: Any = _UNSET,
     contains: Iterable[str] = (),
 ) -> str:
-    """Status, content type, request id and envelope of a whole (non-streamed) error reply."""
+    """Status, content type, request id, overhead and envelope of a whole (non-streamed) error
+    reply (issue 2 #11: the gateway's headers are on every response, success or failure)."""
     assert resp.status == err.http(proto), (resp.status, err.http(proto), resp)
     assert resp.headers.get("content-type", "").startswith("application/json"), resp
     request_id = resp.headers.get("x-request-id")
     assert request_id, f"x-request-id missing on {resp!r}"
+    assert_overhead(resp)
     payload = resp.json()
-    if proto == ANTHROPIC and "request_id" in payload:
+    if ENVELOPE[proto] == ANTHROPIC and "request_id" in payload:
         assert payload["request_id"] == request_id, (payload, request_id)
     return check_error_object(proto, payload, err, param=param, contains=contains)
+
+
+def assert_overhead(resp: Resp) -> float:
+    """``X-ByteSpike-Overhead-Ms``: a non-negative number of milliseconds (3 decimals)."""
+    value = resp.headers.get(OVERHEAD_HEADER)
+    assert value is not None, f"{OVERHEAD_HEADER} missing on {resp!r}"
+    assert re.fullmatch(r"\d+\.\d{3}", value), (OVERHEAD_HEADER, value)
+    return float(value)
 
 
 def sse_frames(raw: bytes) -> list[tuple[str | None, bytes]]:
@@ -304,6 +358,7 @@ def assert_stream_error(proto: str, resp: Resp, err: Err, *, content_before: int
     assert resp.status == 200, resp
     assert resp.headers.get("content-type", "").startswith("text/event-stream"), resp
     assert resp.headers.get("x-request-id"), resp
+    assert_overhead(resp)
     frames = sse_frames(resp.raw)
     assert frames, resp
     event, data = frames[-1]

@@ -1,5 +1,6 @@
-"""401 on every protocol: missing, unknown, malformed, ambiguous and wrongly-framed keys
-(spec §2.2, §6.3; docs/decisions.md "Credentials")."""
+"""401 on every surface (the three protocols, OpenAI Responses and both token counts): missing,
+unknown, malformed, ambiguous and wrongly-framed keys (spec §2.2, §6.3; docs/decisions.md
+"Credentials")."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import pytest
 from tests.errors.support import (
     ANTHROPIC,
     AUTH,
+    ENVELOPE,
     GEMINI,
+    GEMINI_COUNT,
     OPENAI,
-    PROTOCOLS,
+    SURFACES,
     assert_error,
+    auth,
     body,
     route,
     send,
@@ -22,11 +26,11 @@ UNKNOWN_WELL_FORMED = "sk-byts-" + "Q" * 43
 
 
 def _native_header(proto: str) -> str:
-    return {ANTHROPIC: "x-api-key", OPENAI: "authorization", GEMINI: "x-goog-api-key"}[proto]
+    return auth(proto, "")[0][0]
 
 
 def _wrap(proto: str, secret: str) -> str:
-    return f"Bearer {secret}" if proto == OPENAI else secret
+    return f"Bearer {secret}" if ENVELOPE[proto] == OPENAI else secret
 
 
 async def _post(acct, proto: str, headers, path: str | None = None):  # type: ignore[no-untyped-def]
@@ -35,12 +39,12 @@ async def _post(acct, proto: str, headers, path: str | None = None):  # type: ig
 
 def _assert_401(proto: str, resp, *contains: str) -> None:  # type: ignore[no-untyped-def]
     message = assert_error(proto, resp, AUTH, param=None, contains=contains)
-    if proto == GEMINI:
+    if ENVELOPE[proto] == GEMINI:
         # Spec §2.2: the Gemini troubleshooting text is "API key not valid".
         assert message.startswith("API key not valid"), message
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_missing_key(account, proto: str) -> None:
     acct = await account()
     resp = await _post(acct, proto, [])
@@ -48,18 +52,18 @@ async def test_missing_key(account, proto: str) -> None:
     await acct.assert_not_billed(resp, key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_unknown_key(account, proto: str) -> None:
     acct = await account()
     resp = await _post(acct, proto, [(_native_header(proto), _wrap(proto, UNKNOWN_WELL_FORMED))])
     _assert_401(proto, resp, "invalid x-api-key")
-    if proto == ANTHROPIC:
+    if ENVELOPE[proto] == ANTHROPIC:
         # Spec §2.2 / §6.1: the Anthropic message example is exactly this.
         assert resp.json()["error"]["message"] == "invalid x-api-key"
     await acct.assert_not_billed(resp, key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize(
     "secret",
     [
@@ -76,7 +80,7 @@ async def test_malformed_key(account, proto: str, secret: str) -> None:
     await acct.assert_not_billed(resp, key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_malformed_variant_of_a_real_key_is_refused(account, proto: str) -> None:
     """A real key with one character changed or truncated is not that key."""
     acct = await account()
@@ -87,7 +91,7 @@ async def test_malformed_variant_of_a_real_key_is_refused(account, proto: str) -
     await acct.assert_not_billed(key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_duplicated_auth_header_with_different_values(account, proto: str) -> None:
     """The same credential header twice with different values is ambiguous: 401, never a guess,
     even when one of the two values is a valid, funded key."""
@@ -102,7 +106,7 @@ async def test_duplicated_auth_header_with_different_values(account, proto: str)
     await acct.assert_not_billed(key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize(
     "template",
     [
@@ -122,16 +126,17 @@ async def test_wrong_authorization_scheme(account, proto: str, template: str) ->
     await acct.assert_not_billed(resp, key_valid=False)
 
 
-async def test_gemini_query_key_unknown(account) -> None:
+@pytest.mark.parametrize("proto", [GEMINI, GEMINI_COUNT])
+async def test_gemini_query_key_unknown(account, proto: str) -> None:
     """``?key=`` is read on the Gemini surface (spec §2.2) and an unknown value is 401."""
     acct = await account()
-    path = route(GEMINI) + f"?key={UNKNOWN_WELL_FORMED}"
-    resp = await _post(acct, GEMINI, [], path=path)
-    _assert_401(GEMINI, resp)
+    path = route(proto) + f"?key={UNKNOWN_WELL_FORMED}"
+    resp = await _post(acct, proto, [], path=path)
+    _assert_401(proto, resp)
     await acct.assert_not_billed(resp, key_valid=False)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_x_api_key_wins_over_a_bad_authorization_header(account, proto: str) -> None:
     """Precedence (spec §2.2): x-api-key > Authorization. An unknown x-api-key is 401 even when
     Authorization carries the real key, so the bad header is what gets judged."""

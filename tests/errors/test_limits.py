@@ -1,5 +1,6 @@
-"""402 (wallet and quota) and 403 (routing group and address lists) on every protocol
-(spec §2.3, §4.3, §6.3, §9 #3)."""
+"""402 (wallet and quota) on every billed surface and 403 (routing group and address lists) on
+every surface, token counts included (spec §2.3, §4.3, §6.3, §9 #3). Token counts are free: an
+empty wallet still gets its count."""
 
 from __future__ import annotations
 
@@ -9,25 +10,30 @@ import pytest
 
 from tests.errors.support import (
     ANTHROPIC,
+    ANTHROPIC_COUNT,
+    BILLED_SURFACES,
     GEMINI,
+    GEMINI_COUNT,
     INSUFFICIENT_BALANCE,
     IP_DENIED,
     MODEL_NOT_IN_GROUP,
     NATIVE_MODEL,
     OPENAI,
-    PROTOCOLS,
     QUOTA_EXCEEDED,
+    RESPONSES,
+    SURFACES,
     assert_error,
+    assert_overhead,
     call,
 )
 
-WORST_CASE_MAX_TOKENS = {ANTHROPIC: 8192, OPENAI: 16384, GEMINI: 10000}
+WORST_CASE_MAX_TOKENS = {ANTHROPIC: 8192, OPENAI: 16384, GEMINI: 10000, RESPONSES: 16384}
 """Within each model's max_output_tokens; at the catalogue's output price each worst case is
 above $0.005 (haiku 8192 × $5/M = $0.041, nano 16384 × $0.40/M = $0.0066, 2.5-flash
 10000 × $2.50/M = $0.025), while 16 tokens cost a few hundred micro-USD at most."""
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", BILLED_SURFACES)
 async def test_empty_wallet_is_402_insufficient_balance(account, proto: str) -> None:
     acct = await account(usd="0")
     assert acct.quota == "0.00"
@@ -36,7 +42,7 @@ async def test_empty_wallet_is_402_insufficient_balance(account, proto: str) -> 
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", BILLED_SURFACES)
 async def test_wallet_below_the_worst_case_estimate_is_402(account, proto: str) -> None:
     """The pre-flight hold is max_tokens × price (spec §4.3): a wallet that could pay for the
     tokens actually produced is still refused when it cannot cover the worst case."""
@@ -49,7 +55,21 @@ async def test_wallet_below_the_worst_case_estimate_is_402(account, proto: str) 
     assert ok.status == 200, ok
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", [ANTHROPIC_COUNT, GEMINI_COUNT])
+@pytest.mark.parametrize("spec", [{"usd": "0"}, {"usd": "10", "quota_usd": "0.000001"}], ids=["empty-wallet", "spent-quota"])
+async def test_token_counts_are_free_even_for_an_empty_wallet(account, proto: str, spec: dict) -> None:
+    """Counting is never billed (spec §3: count_tokens is free), so the balance and the quota do
+    not gate it: the count comes back, with the accounting headers, and nothing moves."""
+    acct = await account(**spec)
+    resp = await call(acct.http, acct.base, proto, acct.secret)
+    assert resp.status == 200, resp
+    assert resp.json()["totalTokens" if proto == GEMINI_COUNT else "input_tokens"] > 0, resp
+    assert resp.headers.get("x-request-id"), resp
+    assert_overhead(resp)
+    await acct.assert_not_billed(resp)
+
+
+@pytest.mark.parametrize("proto", BILLED_SURFACES)
 async def test_tiny_quota_is_402_quota_exceeded(account, proto: str) -> None:
     acct = await account(usd="10", quota_usd="0.000001")
     assert (acct.quota, acct.quota_micros) == ("0.00", "1")  # min(wallet, quota left), spec §4.2
@@ -58,7 +78,7 @@ async def test_tiny_quota_is_402_quota_exceeded(account, proto: str) -> None:
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_model_outside_the_group_is_403_model_not_in_group(account, proto: str) -> None:
     """Spec §9 #3: a gemini-default key calling Claude → 403 ``model_not_in_group``
     (Google shape: 403 ``PERMISSION_DENIED``), on every surface."""
@@ -68,7 +88,7 @@ async def test_model_outside_the_group_is_403_model_not_in_group(account, proto:
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", [ANTHROPIC, OPENAI])
+@pytest.mark.parametrize("proto", [ANTHROPIC, OPENAI, RESPONSES, ANTHROPIC_COUNT])
 async def test_native_model_outside_a_claude_group(account, proto: str) -> None:
     """The group check is not about protocols: gpt through a claude-default key is also 403."""
     acct = await account(group="claude-default")
@@ -78,10 +98,11 @@ async def test_native_model_outside_a_claude_group(account, proto: str) -> None:
     await acct.assert_not_billed(resp)
 
 
-async def test_gemini_model_outside_a_claude_group_on_gemini_surface(account) -> None:
+@pytest.mark.parametrize("proto", [GEMINI, GEMINI_COUNT])
+async def test_gemini_model_outside_a_claude_group_on_gemini_surface(account, proto: str) -> None:
     acct = await account(group="claude-default")
-    resp = await call(acct.http, acct.base, GEMINI, acct.secret)
-    assert_error(GEMINI, resp, MODEL_NOT_IN_GROUP, contains=[NATIVE_MODEL[GEMINI]])
+    resp = await call(acct.http, acct.base, proto, acct.secret)
+    assert_error(proto, resp, MODEL_NOT_IN_GROUP, contains=[NATIVE_MODEL[GEMINI]])
     await acct.assert_not_billed(resp)
 
 
@@ -94,7 +115,7 @@ IP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize("lists", IP_CASES)
 async def test_address_lists_refuse_the_client_with_403(account, proto: str, lists: dict) -> None:
     """The client is 127.0.0.1 (spec §2.3: 403 ``permission_denied``; deny beats allow)."""
@@ -104,7 +125,7 @@ async def test_address_lists_refuse_the_client_with_403(account, proto: str, lis
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_ipv6_cidrs_are_accepted_and_do_not_block_an_ipv4_client(account, proto: str) -> None:
     """IPv6 CIDRs are valid list entries; an IPv6 deny entry does not refuse 127.0.0.1 and an
     allow list naming both families admits it (control for the 403s above)."""

@@ -1,5 +1,6 @@
 """400 for bodies the gateway cannot accept, 400/404 for model names (spec §9 #4), and 413 for
-bodies over the 32 MiB limit (spec §3.0, §6.3), on every protocol."""
+bodies over the 32 MiB limit (spec §3.0, §6.3), on every surface: the three protocols, OpenAI
+Responses and both token counts."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from yarl import URL
 
 from tests.errors.support import (
     ANTHROPIC,
+    ANTHROPIC_COUNT,
+    ENVELOPE,
     GEMINI,
+    GEMINI_COUNT,
     INVALID,
     OPENAI,
-    PROTOCOLS,
+    RESPONSES,
     RETIRED_MODEL,
+    SURFACES,
     TOO_LARGE,
     UNKNOWN_MODEL,
     Resp,
@@ -50,7 +55,7 @@ SYNTAX_CASES = [
 ]
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize("build", SYNTAX_CASES)
 async def test_body_that_is_not_json_is_400(account, proto: str, build: Callable[[str], bytes]) -> None:
     acct = await account()
@@ -62,7 +67,7 @@ async def test_body_that_is_not_json_is_400(account, proto: str, build: Callable
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize(
     "payload",
     [
@@ -167,6 +172,26 @@ FIELD_CASES: list[Any] = [
     pytest.param(
         GEMINI, _set(("generationConfig",), []), "generationConfig", id="gemini-generationConfig-array"
     ),
+    # OpenAI Responses: OpenAI's envelope, paths in its bracket style.
+    pytest.param(RESPONSES, _drop("model"), "model", id="responses-missing-model"),
+    pytest.param(RESPONSES, _set(("model",), 42), "model", id="responses-model-number"),
+    pytest.param(RESPONSES, _set(("input",), 42), "input", id="responses-input-number"),
+    pytest.param(RESPONSES, _set(("input",), [7]), "input[0]", id="responses-item-not-object"),
+    pytest.param(
+        RESPONSES, _set(("max_output_tokens",), "100"), "max_output_tokens", id="responses-max-string"
+    ),
+    pytest.param(RESPONSES, _set(("stream",), "yes"), "stream", id="responses-stream-string"),
+    pytest.param(RESPONSES, _set(("temperature",), "hot"), "temperature", id="responses-temperature-string"),
+    pytest.param(RESPONSES, _set(("tools",), {"a": 1}), "tools", id="responses-tools-object"),
+    pytest.param(RESPONSES, _set(("reasoning",), "high"), "reasoning", id="responses-reasoning-string"),
+    # Token counts: the same shape rules as the inference bodies they count.
+    pytest.param(ANTHROPIC_COUNT, _drop("model"), "model", id="anthropic-count-missing-model"),
+    pytest.param(ANTHROPIC_COUNT, _drop("messages"), "messages", id="anthropic-count-missing-messages"),
+    pytest.param(
+        ANTHROPIC_COUNT, _set(("messages", 0, "role"), "robot"), "messages.0.role", id="anthropic-count-bad-role"
+    ),
+    pytest.param(GEMINI_COUNT, _drop("contents"), "contents", id="gemini-count-missing-contents"),
+    pytest.param(GEMINI_COUNT, _set(("contents", 0), "hi"), "contents[0]", id="gemini-count-content-string"),
 ]
 
 
@@ -198,7 +223,7 @@ async def test_gemini_empty_model_in_path_is_400_naming_model(account) -> None:
 
 
 # --------------------------------------------------------------------------- models
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize("model", ["no-such-model-xyz", "claude-haiku-4-5-nonexistent", "GPT-5-4-NANO"])
 async def test_unknown_model(account, proto: str, model: str) -> None:
     """Spec §9 #4: 400 ``model_not_found`` (Anthropic type ``not_found_error``); Gemini 404
@@ -209,7 +234,7 @@ async def test_unknown_model(account, proto: str, model: str) -> None:
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 @pytest.mark.parametrize("model", ["deepseek-coder", "deepseek-v2", "deepseek-v2.5"])
 async def test_retired_deepseek_name_is_404_with_a_hint(account, proto: str, model: str) -> None:
     """Spec §6.3 / §9 #4: retired DeepSeek names are 404 "with a hint pointing at the V4 line"."""
@@ -225,8 +250,10 @@ def _oversized(proto: str) -> bytes:
     """A syntactically valid body of 33 MiB (the limit is 32 MiB)."""
     b = body(proto)
     pad = "a" * ((33 << 20) - 200)
-    if proto == GEMINI:
+    if ENVELOPE[proto] == GEMINI:
         b["contents"][0]["parts"][0]["text"] = pad
+    elif proto == RESPONSES:
+        b["input"] = pad
     else:
         b["messages"][0]["content"] = pad
     raw = orjson.dumps(b)
@@ -234,7 +261,7 @@ def _oversized(proto: str) -> bytes:
     return raw
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_body_over_the_limit_is_413(account, proto: str) -> None:
     acct = await account()
     resp = await send(
@@ -244,7 +271,7 @@ async def test_body_over_the_limit_is_413(account, proto: str) -> None:
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_chunked_body_over_the_limit_is_413(account, proto: str) -> None:
     """No Content-Length at all: the limit is enforced while reading."""
     acct = await account()
@@ -308,7 +335,7 @@ async def _raw_exchange(base: str, request_head: bytes, body_bytes: bytes) -> Re
             pass
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_lying_content_length_over_the_limit_is_413_without_waiting_for_the_body(
     account, proto: str
 ) -> None:
@@ -325,7 +352,7 @@ async def test_lying_content_length_over_the_limit_is_413_without_waiting_for_th
     await acct.assert_not_billed(resp)
 
 
-@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("proto", SURFACES)
 async def test_content_length_shorter_than_the_body_is_400(account, proto: str) -> None:
     """Content-Length claims fewer bytes than were sent: the gateway reads only that many,
     which is not a JSON document, so 400 (and nothing reaches the vendor)."""

@@ -196,10 +196,49 @@ def _garbage(
     return out
 
 
-async def test_forty_garbage_requests_never_produce_a_5xx(account) -> None:
-    acct = await account()
-    requests = _garbage(acct.secret)
-    assert len(requests) == 40
+RESPONSES = "/v1/responses"
+COUNT = "/v1/messages/count_tokens"
+GEMINI_COUNT = f"/v1beta/models/{NATIVE_MODEL[GEMINI]}:countTokens"
+MORE_ROUTES = (RESPONSES, COUNT, GEMINI_COUNT)
+
+
+def _garbage_on_the_other_surfaces(
+    secret: str,
+) -> list[tuple[str, bytes | aiohttp.FormData, list[tuple[str, str]], str | None, str]]:
+    """26 requests on OpenAI Responses and both token counts (deterministic)."""
+    rng = random.Random(20261021)
+    a = [("x-api-key", secret)]
+    out: list[tuple[str, Any, list[tuple[str, str]], str | None, str]] = []
+    for r in MORE_ROUTES:
+        out += [
+            (r, rng.randbytes(rng.randint(1, 4096)), a, "application/json", "random bytes"),
+            (r, b"[" * 200_000, a, "application/json", "200k open brackets"),
+            (r, b"null", a, "application/json", "null body"),
+            (r, b"\x00" * 512, a, "application/json", "NUL bytes"),
+            (r, _nested(5000), a, "application/json", "5000-deep object"),
+            (r, b"<xml/>", a, "application/xml", "xml"),
+        ]
+    out += [
+        (RESPONSES, b'{"model": 1e308, "input": "x"}', a, "application/json", "model 1e308"),
+        (RESPONSES, orjson.dumps({"model": "gpt-5-4-nano", "input": [None, 1, "x"]}), a, "application/json", "input of junk"),
+        (
+            RESPONSES,
+            b'{"model": "gpt-5-4-nano", "input": "x", "max_output_tokens": 99999999999999999999999}',
+            a,
+            "application/json",
+            "max_output_tokens beyond 64 bits",
+        ),
+        (RESPONSES, orjson.dumps({"model": "gpt-5-4-nano", "input": "x", "tools": [None, 7]}), a, "application/json", "tools of junk"),
+        (COUNT, orjson.dumps({"model": 42, "messages": []}), a, "application/json", "model 42"),
+        (COUNT, orjson.dumps({"model": "claude-haiku-4-5", "messages": [{"role": "👤", "content": "😀"}]}), a, "application/json", "emoji role"),
+        (GEMINI_COUNT, orjson.dumps({"generateContentRequest": [1, 2]}), a, "application/json", "wrapper of junk"),
+        (GEMINI_COUNT, orjson.dumps({"generateContentRequest": {"contents": None}}), a, "application/json", "wrapped null contents"),
+    ]
+    return out
+
+
+async def _refused_cleanly(acct: Any, requests: list[tuple[str, Any, list[tuple[str, str]], str | None, str]]) -> None:
+    """No 5xx, a request id on every answer, a JSON error envelope on every refusal, nothing billed."""
     failures = []
     for path, data, headers, ctype, label in requests:
         resp = await send(acct.http, acct.base, "POST", path, data=data, headers=headers, content_type=ctype)
@@ -211,9 +250,23 @@ async def test_forty_garbage_requests_never_produce_a_5xx(account) -> None:
             payload = resp.json()
             assert isinstance(payload, dict) and isinstance(payload.get("error"), dict), (label, resp)
     assert failures == [], failures
-    # None of the 40 is a billable success (each is refused before or at admission).
+    # None is a billable success (each is refused before or at admission).
     assert await acct.gateway.usage_rows(acct.key.key_id) == []
     assert await acct.gateway.balance(acct.key.wallet_id) == acct.balance
+
+
+async def test_forty_garbage_requests_never_produce_a_5xx(account) -> None:
+    acct = await account()
+    requests = _garbage(acct.secret)
+    assert len(requests) == 40
+    await _refused_cleanly(acct, requests)
+
+
+async def test_garbage_on_responses_and_token_counts_never_produces_a_5xx(account) -> None:
+    acct = await account()
+    requests = _garbage_on_the_other_surfaces(acct.secret)
+    assert len(requests) == 26
+    await _refused_cleanly(acct, requests)
 
 
 async def test_head_root_is_200(gateway, http) -> None:

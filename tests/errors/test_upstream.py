@@ -19,6 +19,7 @@ from tests.errors.support import (
     OVERLOADED,
     PROTOCOLS,
     RATE_LIMITED,
+    RESPONSES,
     TIMEOUT,
     TOO_LARGE,
     UPSTREAM_AUTH_FAILED,
@@ -58,6 +59,10 @@ STATUS_CASES = [
 async def test_upstream_error_status_in_callers_shape(account, proto: str, upstream: int, err: Err) -> None:
     acct = await account()
     resp = await call(acct.http, acct.base, proto, acct.secret, text=f"Hi [[sim:error={upstream}]]")
+    await _assert_vendor_status(acct, proto, resp, upstream, err)
+
+
+async def _assert_vendor_status(acct, proto: str, resp, upstream: int, err: Err) -> None:  # type: ignore[no-untyped-def]
     message = assert_error(proto, resp, err, param=None)
     if upstream in (401, 403):
         # The caller's key is fine; the vendor refused the gateway's own credentials.
@@ -66,6 +71,46 @@ async def test_upstream_error_status_in_callers_shape(account, proto: str, upstr
         assert f"Simulated HTTP {upstream} error" in message, message
     if upstream in (429, 503):
         assert resp.headers.get("retry-after") == "1", resp.headers  # the simulator sends 1
+    await acct.assert_not_billed(resp)
+
+
+TRANSLATED_ROUTES = [
+    pytest.param(caller, model, id=f"{caller}-over-{vendor}")
+    for caller, pairs in {
+        ANTHROPIC: (("openai", "gpt-5-4-nano"), ("gemini", "gemini-2-5-flash"), ("deepseek", "deepseek-v4-pro")),
+        OPENAI: (("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2-5-flash")),
+        GEMINI: (("anthropic", "claude-haiku-4-5"), ("openai", "gpt-5-4-nano")),
+        RESPONSES: (("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2-5-flash"), ("deepseek", "deepseek-v4-pro")),
+    }.items()
+    for vendor, model in pairs
+]
+"""Each caller protocol over every vendor that speaks another protocol (OpenAI Chat on DeepSeek
+and Responses on OpenAI keep the fast path, so they are not here)."""
+
+
+@pytest.mark.parametrize(("proto", "model"), TRANSLATED_ROUTES)
+@pytest.mark.parametrize(("upstream", "err"), STATUS_CASES)
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_upstream_error_status_on_a_translated_route(
+    account, proto: str, model: str, upstream: int, err: Err, stream: bool
+) -> None:
+    """The same status mapping when the vendor speaks another protocol than the caller: the
+    vendor's error envelope is read in its protocol and rendered in the caller's, before any
+    stream (so a streaming caller gets a plain status too), never billed."""
+    acct = await account()
+    text = f"Hi [[sim:error={upstream}]]"
+    resp = await call(acct.http, acct.base, proto, acct.secret, model=model, stream=stream, text=text)
+    await _assert_vendor_status(acct, proto, resp, upstream, err)
+
+
+@pytest.mark.parametrize(("proto", "model"), TRANSLATED_ROUTES)
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_error_object_in_a_200_on_a_translated_route(account, proto: str, model: str, stream: bool) -> None:
+    acct = await account()
+    resp = await call(
+        acct.http, acct.base, proto, acct.secret, model=model, stream=stream, text="Hi [[sim:error_body=429]]"
+    )
+    assert_error(proto, resp, RATE_LIMITED, param=None, contains=["Simulated 429 error in a 200 body"])
     await acct.assert_not_billed(resp)
 
 

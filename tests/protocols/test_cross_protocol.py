@@ -70,9 +70,13 @@ from bytespike.relay.translation import (
 from bytespike.relay.upstream_errors import remap_stream_error
 from bytespike.routing.catalogue import load_catalogue
 from tests.protocols.anthropic_messages import strategies as anthropic_strategies
+from tests.protocols.anthropic_messages import validity as anthropic_validity
 from tests.protocols.gemini import strategies as gemini_strategies
+from tests.protocols.gemini import validity as gemini_validity
 from tests.protocols.openai_chat import strategies as chat_strategies
+from tests.protocols.openai_chat import validity as chat_validity
 from tests.protocols.openai_responses import strategies as responses_strategies
+from tests.protocols.openai_responses import support as responses_support
 
 A, C, R, G = "anthropic_messages", "openai_chat", "openai_responses", "gemini"
 PROTOCOLS = (A, C, R, G)
@@ -121,7 +125,24 @@ def translate(
     return _wire(out), t.deg
 
 
-def check_upstream_body(upstream: str, body: dict[str, Any]) -> Request:
+SDK_REQUEST_CHECKS: dict[str, Any] = {
+    A: lambda body, _: anthropic_validity.assert_valid_request(body),
+    C: lambda body, provider: chat_validity.assert_valid_request(
+        body, flavor="deepseek" if provider == "deepseek" else "openai"
+    ),
+    R: lambda body, _: responses_support.validate_request(body),
+    G: lambda body, _: gemini_validity.assert_valid_request(body),
+}
+"""Each upstream protocol's request judged by its official SDK's own types."""
+
+
+def check_upstream_body(
+    upstream: str, body: dict[str, Any], provider: str | None = None, *, sdk: bool = True
+) -> Request:
+    """``body`` passes our own checks and decoder, and (``sdk``) the official SDK's request types
+    for ``upstream`` (``provider`` deepseek: the OpenAI types plus DeepSeek's extensions)."""
+    if sdk:
+        SDK_REQUEST_CHECKS[upstream](body, provider)
     requests = codec(upstream).requests
     requests.check_request(body)
     return requests.decode_request(body)
@@ -215,7 +236,7 @@ def test_any_valid_request_reaches_every_upstream_or_is_a_400_naming_the_field(
         return
     codec(caller).requests.check_request(body)  # the gateway's shape check runs first
     answered = _answered(caller, body)
-    for target, (upstream, _) in TARGETS.items():
+    for target, (upstream, provider) in TARGETS.items():
         note(f"{caller} → {target}")
         try:
             out, deg = translate(caller, target, body, strict=strict, stream=req.stream)
@@ -225,7 +246,9 @@ def test_any_valid_request_reaches_every_upstream_or_is_a_400_naming_the_field(
             continue
         if strict:
             assert deg.dropped == [], f"{caller} → {target}: strict mode let a drop through"
-        check_upstream_body(upstream, out)
+        # A route back to the caller's own protocol is the fast path in the relay (the caller's
+        # bytes, not ours); there the strategies' bare opaque blocks would be judged.
+        check_upstream_body(upstream, out, provider, sdk=upstream != caller)
         if answered:
             assert _answered(upstream, out), f"{caller} → {target}: a tool result lost its call"
         event(f"{target}: translated")
@@ -256,7 +279,7 @@ def test_anthropic_2026_10_21_encoding_of_any_translated_request_is_valid(
         return
     out = _wire(out)
     assert not {"temperature", "top_p", "top_k"} & out.keys()
-    check_upstream_body(A, out)
+    check_upstream_body(A, out, sdk=caller != A)  # A → A: the fast path in the relay
 
 
 FIXTURES = Path(__file__).parent
@@ -278,7 +301,7 @@ def _fixture_requests() -> list[tuple[str, str, dict[str, Any]]]:
 def test_every_golden_request_reaches_every_other_upstream_or_is_a_400(
     caller: str, name: str, body: dict[str, Any]
 ) -> None:
-    for target, (upstream, _) in TARGETS.items():
+    for target, (upstream, provider) in TARGETS.items():
         if upstream == caller:
             continue
         for strict in (False, True):
@@ -288,7 +311,7 @@ def test_every_golden_request_reaches_every_other_upstream_or_is_a_400(
                 assert err.status == 400 and err.param, (target, err)
                 continue
             assert not (strict and deg.dropped)
-            check_upstream_body(upstream, out)
+            check_upstream_body(upstream, out, provider)
 
 
 # =============================================================================================
@@ -1217,7 +1240,7 @@ def _outcome(caller: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
     except GatewayError as err:
         result["error"] = {"status": err.status, "param": err.param, "message": err.message}
         return result
-    check_upstream_body(upstream, out)
+    check_upstream_body(upstream, out, provider)
     result["body"] = out
     result["degraded"] = [list(d) for d in deg.dropped]
     try:
@@ -1387,4 +1410,5 @@ def test_an_image_url_that_is_a_malformed_data_url_is_refused_or_forwarded_as_a_
     except GatewayError as err:
         assert err.status == 400
         return
-    check_upstream_body(TARGETS[target][0], out)
+    upstream, provider = TARGETS[target]
+    check_upstream_body(upstream, out, provider)

@@ -84,6 +84,9 @@ class GatewayHarness:
             "GEMINI_BASE_URL": sim,
             "DEEPSEEK_API_KEY": SIM_VENDOR_KEY,
             "DEEPSEEK_BASE_URL": sim,
+            # OpenAI-compatible vendors (settings.OPENAI_COMPATIBLE_VENDORS): base URLs hold /v1.
+            **{f"{v}_API_KEY": SIM_VENDOR_KEY for v in ("DOUBAO", "MINIMAX", "ZHIPU", "MOONSHOT")},
+            **{f"{v}_BASE_URL": sim + "/v1" for v in ("DOUBAO", "MINIMAX", "ZHIPU", "MOONSHOT")},
             "BYTESPIKE_UPSTREAM_READ_TIMEOUT": "5",
             **self.extra_env,
         }

@@ -71,7 +71,17 @@ SPEC_MODEL_FIELDS = {
     "created",
 }
 """``GET /v1/models`` entry fields of spec §3.8.1."""
-OWNER_OF_FAMILY = {"claude": "anthropic", "gpt": "openai", "gemini": "google", "deepseek": "deepseek"}
+OWNER_OF_FAMILY = {
+    "claude": "anthropic",
+    "gpt": "openai",
+    "gemini": "google",
+    "deepseek": "deepseek",
+    # Spec §3.8.1: the family filter's vendor names for kimi, glm, minimax and doubao.
+    "kimi": "moonshot",
+    "glm": "zhipu",
+    "minimax": "minimax",
+    "doubao": "bytedance",
+}
 
 
 def client_for(gateway, key, **options: Any) -> openai.AsyncOpenAI:

@@ -41,6 +41,9 @@ from bytespike.protocols.anthropic_messages.fields import (
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 """The only image types Anthropic accepts (``Base64ImageSourceParam.media_type``)."""
 
+ANTHROPIC_CACHE_TTLS = frozenset({"5m", "1h"})
+"""``CacheControlEphemeralParam.ttl``: the only lifetimes Anthropic's cache offers."""
+
 ANTHROPIC_FILE_ID_PREFIX = "file_"
 """Anthropic Files API ids look like ``file_011C…``; OpenAI's are ``file-…``, Gemini's ``files/…``."""
 
@@ -59,10 +62,15 @@ def decode_cache_control(value: Any, path: str) -> CacheControl | None:
     return CacheControl(ttl=opt_str(value, "ttl", f"{path}.ttl"))
 
 
-def encode_cache_control(cc: CacheControl) -> dict[str, Any]:
+def encode_cache_control(cc: CacheControl, path: str, deg: Degradations) -> dict[str, Any]:
+    """``{"type": "ephemeral", "ttl"?}``; a lifetime Anthropic does not offer (OpenAI's ``30m`` or
+    ``12h``) falls back to Anthropic's default and is reported as ``<path>.ttl``."""
     out: dict[str, Any] = {"type": "ephemeral"}
-    if cc.ttl is not None:
+    if cc.ttl in ANTHROPIC_CACHE_TTLS:
         out["ttl"] = cc.ttl
+    elif cc.ttl is not None:
+        # Not "1h" for OpenAI's 30m minimum: 1h writes cost 2x input, the catalogue prices 1.25x.
+        deg.drop(f"{path}.ttl", f"Anthropic caches for 5m or 1h, not {cc.ttl}; sent with its 5m default")
     return out
 
 
@@ -235,8 +243,10 @@ def encode_media(part: MediaPart, path: str, deg: Degradations) -> dict[str, Any
         for name, value in (("title", part.title), ("filename", part.filename)):
             if value is not None:
                 deg.drop(f"{path}.{name}", "an Anthropic image block has no such field")
+        if part.detail is not None:
+            deg.drop(f"{path}.detail", "Anthropic reads every image at its own resolution")
     if part.cache_control is not None:
-        out["cache_control"] = encode_cache_control(part.cache_control)
+        out["cache_control"] = encode_cache_control(part.cache_control, f"{path}.cache_control", deg)
     return out
 
 
@@ -282,7 +292,7 @@ def encode_text(
         return None
     out: dict[str, Any] = {"type": "text", "text": part.text}
     if part.cache_control is not None:
-        out["cache_control"] = encode_cache_control(part.cache_control)
+        out["cache_control"] = encode_cache_control(part.cache_control, f"{path}.cache_control", deg)
     extra = provider_fields(part.provider_data)
     if extra and not citations_allowed and extra.get("citations"):
         # 2026-10-21 rejects non-empty citations on user text blocks (protocols.md §0).

@@ -113,7 +113,7 @@ class MessageEncoder:
                     "input": part.arguments,
                 }
                 if part.cache_control is not None:
-                    out["cache_control"] = encode_cache_control(part.cache_control)
+                    out["cache_control"] = encode_cache_control(part.cache_control, f"{path}.cache_control", deg)
                 return with_provider_fields(out, part.provider_data)
             case ToolResultPart():
                 if role != "user":
@@ -162,7 +162,7 @@ class MessageEncoder:
         if part.is_error:
             out["is_error"] = True
         if part.cache_control is not None:
-            out["cache_control"] = encode_cache_control(part.cache_control)
+            out["cache_control"] = encode_cache_control(part.cache_control, f"{path}.cache_control", self.deg)
         return with_leftovers(out, fields.get("fields"))
 
     def _trim_prefill(self, turn: Turn) -> None:

@@ -3,7 +3,9 @@ response format (protocols.md §1.2, §5.7).
 
 ``enabled`` carries a budget, ``adaptive`` lets the model decide (with ``output_config.effort``),
 ``between_tools`` is Anthropic-only (kept in the extras), ``display`` is ``include_thoughts``.
-Budgets from other vendors are fitted to Anthropic's rule (≥ 1024 and < ``max_tokens``).
+Budgets from other vendors are fitted to Anthropic's rule (≥ 1024 and < ``max_tokens``), and
+each model gets the kind of thinking it takes (`models.thinking_style`): a budget becomes an
+effort for models that take adaptive thinking only, an effort a budget for models before 4.6.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bytespike.protocols.anthropic_messages.fields import (
     req_dict,
     with_leftovers,
 )
+from bytespike.protocols.anthropic_messages.models import thinking_style
 
 MIN_THINKING_BUDGET = 1024
 """``thinking.budget_tokens`` must be ≥ 1024 and < ``max_tokens`` (ThinkingConfigEnabledParam)."""
@@ -29,6 +32,13 @@ EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
 """``output_config.effort`` values (OutputConfigParam)."""
 EFFORT_TO_ANTHROPIC = {"minimal": "low"}
 """Nearest Anthropic effort for other vendors' levels (OpenAI ``minimal``)."""
+EFFORT_FROM_BUDGET = ((2048, "low"), (16384, "medium"))
+"""A budget (tokens) → effort for adaptive-only models: ≤ 2048 low, ≤ 16384 medium, else high
+(the buckets of the Responses codec, widened because Anthropic callers budget 10k–32k)."""
+BUDGET_FROM_EFFORT = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
+"""An effort → budget (tokens) for models before 4.6 (LiteLLM's low/medium/high buckets, doubled
+upwards); adaptive thinking without an effort gets ``medium`` (protocols.md §5.7)."""
+DEFAULT_ADAPTIVE_EFFORT = "medium"
 
 
 def decode_output(
@@ -102,9 +112,9 @@ def decode_output(
 
 
 def encode_reasoning(
-    req: Request, deg: Degradations, ours: dict[str, Any], leftover: dict[str, Any] | None
+    req: Request, deg: Degradations, ours: dict[str, Any], leftover: dict[str, Any] | None, model: str
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """(``thinking`` object or None, ``output_config.effort`` or None)."""
+    """(``thinking`` object or None, ``output_config.effort`` or None) for the Anthropic ``model``."""
     r = req.reasoning
     if r is None:
         return None, None
@@ -121,13 +131,32 @@ def encode_reasoning(
         )
         effort = nearest
     if enabled is None:
+        if effort is not None and thinking_style(model) == "budget":
+            deg.drop("output_config.effort", f"{model} has no effort setting")
+            return None, None
         return None, effort
+    style = thinking_style(model)
     if not enabled:
         thinking: dict[str, Any] = {"type": "disabled"}
+    elif budget and style == "adaptive":
+        # Newer Claude models reject budgets (400): adaptive thinking at the nearest effort.
+        effort = effort or next((e for limit, e in EFFORT_FROM_BUDGET if budget <= limit), "high")
+        deg.drop("thinking.budget_tokens", f"{model} takes adaptive thinking only; sent effort {effort!r}")
+        thinking = {"type": "adaptive"}
     elif budget:
         thinking = {"type": "enabled", "budget_tokens": budget}
     elif ours.get("thinking_type") == "between_tools":
         thinking = {"type": "between_tools"}
+    elif style == "budget":
+        # Models before 4.6 have no adaptive thinking and no effort: a budget for the effort.
+        wanted = effort or DEFAULT_ADAPTIVE_EFFORT
+        thinking = {"type": "enabled", "budget_tokens": BUDGET_FROM_EFFORT.get(wanted, BUDGET_FROM_EFFORT["medium"])}
+        if effort is not None:
+            deg.drop(
+                "output_config.effort",
+                f"{model} takes a thinking budget, not an effort; sent {thinking['budget_tokens']} tokens",
+            )
+        effort = None
     else:
         thinking = {"type": "adaptive"}
     if r.include_thoughts is not None and enabled:

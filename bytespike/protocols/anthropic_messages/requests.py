@@ -25,8 +25,7 @@ Everything else — unknown keys at any level, explicit nulls and defaults such 
 ``stream: false`` or ``is_error: false`` — comes back verbatim.
 
 Whatever has no canonical field is kept in ``Request.extras["anthropic_messages"]`` and put back
-only when the request goes to Anthropic: ``body`` (unmapped top-level fields: ``service_tier``,
-``speed``, ``container``, ``context_management``, …, and fields whose value maps to nothing such
+only when the request goes to Anthropic: ``body`` (unmapped top-level fields: ``speed``, ``container``, ``context_management``, …, and fields whose value maps to nothing such
 as ``stream: false``), ``nested`` (unmapped keys of ``metadata``, ``output_config``,
 ``thinking``, ``tool_choice``, ``output_config.format``), ``server_tools`` (``[[position,
 tool]]``), ``tool_fields`` (per client-tool name: ``type``, ``defer_loading``, …),
@@ -41,7 +40,7 @@ from typing import Any
 
 from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.parts import Part, TextPart
-from bytespike.canonical.request import Message, Request
+from bytespike.canonical.request import STANDARD_SERVICE_TIERS, Message, Request
 from bytespike.errors import invalid_request
 from bytespike.protocols.anthropic_messages import NAME
 from bytespike.protocols.anthropic_messages.blocks import (
@@ -95,6 +94,10 @@ COUNT_TOKENS_FIELDS = frozenset(
 )
 """What ``/v1/messages/count_tokens`` takes (protocols.md §1.8): no ``max_tokens``."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SERVICE_TIER_TO_ANTHROPIC = {"auto": "auto", "default": "standard_only"}
+"""Canonical (OpenAI) tier → ``service_tier`` (``auto``: priority capacity when the account has
+it, else standard; ``standard_only``). OpenAI's ``flex``/``scale``/``priority`` have no match."""
+SERVICE_TIER_FROM_ANTHROPIC = {v: k for k, v in SERVICE_TIER_TO_ANTHROPIC.items()}
 
 
 def check_request(body: Any, *, count_tokens: bool = False) -> None:
@@ -190,6 +193,8 @@ def decode_request(body: Any, *, count_tokens: bool = False) -> Request:
     reasoning, response_format, output_fields = decode_output(body, nested, extras)
     user_id = _decode_metadata(body.get("metadata"), nested)
     cache_control = decode_cache_control(body.get("cache_control"), "cache_control")
+    tier = body.get("service_tier")
+    service_tier = SERVICE_TIER_FROM_ANTHROPIC.get(tier) if isinstance(tier, str) else None
 
     for key, present in (
         ("max_tokens", max_tokens is not None),
@@ -200,6 +205,7 @@ def decode_request(body: Any, *, count_tokens: bool = False) -> Request:
         ("tool_choice", tool_choice is not None),
         ("metadata", user_id is not None),
         ("cache_control", cache_control is not None),
+        ("service_tier", service_tier is not None),
         *((name, value is not None) for name, value in sampling.items()),
     ):
         if present:
@@ -231,6 +237,7 @@ def decode_request(body: Any, *, count_tokens: bool = False) -> Request:
         reasoning=reasoning,
         user_id=user_id,
         cache_control=cache_control,
+        service_tier=service_tier,
         extras={NAME: extras} if extras else {},
     )
 
@@ -317,7 +324,7 @@ def encode_request(
         body["system"] = system
     body["messages"] = messages
 
-    thinking, effort = encode_reasoning(req, deg, ours, nested.get("thinking"))
+    thinking, effort = encode_reasoning(req, deg, ours, nested.get("thinking"), model)
     if (
         thinking is not None
         and thinking["type"] == "enabled"
@@ -328,6 +335,9 @@ def encode_request(
     max_tokens = req.max_tokens
     if thinking is not None and thinking["type"] == "enabled":
         max_tokens = fit_budget(thinking, max_tokens, DEFAULT_MAX_TOKENS, deg)
+    elif max_tokens is None and thinking is not None and req.reasoning and req.reasoning.budget_tokens:
+        # A budget sent as adaptive thinking keeps the room the budget would have had.
+        max_tokens = req.reasoning.budget_tokens + DEFAULT_MAX_TOKENS
     thinking_on = thinking is not None and thinking["type"] != "disabled"
     if thinking is not None:
         body["thinking"] = thinking
@@ -351,7 +361,7 @@ def encode_request(
     if (choice := encode_tool_choice(req.tool_choice, bool(tools), thinking_on, deg)) is not None:
         body["tool_choice"] = with_leftovers(choice, nested.get("tool_choice"))
     if req.cache_control is not None:
-        body["cache_control"] = encode_cache_control(req.cache_control)
+        body["cache_control"] = encode_cache_control(req.cache_control, "cache_control", deg)
 
     if not count_tokens:
         body["max_tokens"] = max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS
@@ -366,6 +376,7 @@ def encode_request(
         body.update(_encode_sampling(req, version, thinking_on, deg))
         if (metadata := _encode_metadata(req.user_id, nested.get("metadata"), deg)) is not None:
             body["metadata"] = metadata
+        _encode_service_tier(body, req.service_tier, deg)
 
     with_leftovers(body, ours.get("body"))
     if rejects_sampling_params(version):
@@ -396,6 +407,15 @@ def _encode_sampling(req: Request, version: str, thinking_on: bool, deg: Degrada
             value = 1
         out[name] = value
     return out
+
+
+def _encode_service_tier(body: dict[str, Any], tier: str | None, deg: Degradations) -> None:
+    if tier is None:
+        return
+    if (wire := SERVICE_TIER_TO_ANTHROPIC.get(tier)) is not None:
+        body["service_tier"] = wire
+    elif tier not in STANDARD_SERVICE_TIERS:
+        deg.drop("service_tier", f"Anthropic's tiers are auto and standard_only, not {tier!r}")
 
 
 def _encode_metadata(

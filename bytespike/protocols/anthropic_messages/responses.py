@@ -15,6 +15,7 @@ import re
 import uuid
 from typing import Any, assert_never
 
+from bytespike.canonical.degradation import Degradations, drop_answer_part
 from bytespike.canonical.parts import (
     MediaPart,
     OpaquePart,
@@ -129,12 +130,17 @@ def decode_response(body: Any) -> Response:
     )
 
 
-def encode_content(parts: tuple[Part, ...] | list[Part], request_id: str) -> list[dict[str, Any]]:
-    """Response content blocks; parts an Anthropic message cannot hold are left out."""
+def encode_content(
+    parts: tuple[Part, ...] | list[Part], request_id: str, deg: Degradations | None = None
+) -> list[dict[str, Any]]:
+    """Response content blocks; parts an Anthropic message cannot hold are left out (reported to
+    ``deg`` when it is given, except another vendor's redacted thinking: vendor state)."""
     out = []
     for k, part in enumerate(parts):
         if (block := encode_response_part(part, f"{request_id}_{k}")) is not None:
             out.append(block)
+        elif isinstance(part, MediaPart | OpaquePart):
+            drop_answer_part(deg, k, part, NAME)
     return out
 
 
@@ -162,8 +168,11 @@ def encode_response_part(part: Part, fallback_id: str) -> dict[str, Any] | None:
             assert_never(part)
 
 
-def encode_response(resp: Response, *, model: str, request_id: str) -> dict[str, Any]:
-    """A complete non-streamed ``Message`` for an Anthropic caller."""
+def encode_response(
+    resp: Response, *, model: str, request_id: str, deg: Degradations | None = None
+) -> dict[str, Any]:
+    """A complete non-streamed ``Message`` for an Anthropic caller; ``deg`` hears of the parts
+    it cannot hold."""
     extra: dict[str, Any] = resp.provider_data.get(NAME, {})
     usage = encode_usage(resp.usage)
     usage.update(extra.get("usage", {}))
@@ -179,7 +188,7 @@ def encode_response(resp: Response, *, model: str, request_id: str) -> dict[str,
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": encode_content(resp.parts, request_id),
+        "content": encode_content(resp.parts, request_id, deg),
         "stop_reason": stop_reason,
         "stop_sequence": resp.stop_sequence if stop_reason == "stop_sequence" else None,
         "usage": usage,

@@ -131,7 +131,7 @@ def encode_tools(
         if t.strict is not None:
             tool["strict"] = t.strict
         if t.cache_control is not None:
-            tool["cache_control"] = encode_cache_control(t.cache_control)
+            tool["cache_control"] = encode_cache_control(t.cache_control, f"{path}.cache_control", deg)
         out.append(with_leftovers(tool, fields.get(t.name)))
     return out
 

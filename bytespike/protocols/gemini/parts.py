@@ -368,6 +368,15 @@ def _encode_tool_result(
     return {"functionResponse": response}
 
 
+def is_base64(data: str) -> bool:
+    """Whether ``data`` is base64 in the standard or the URL-safe alphabet (padding optional)."""
+    try:
+        base64.b64decode(data.replace("-", "+").replace("_", "/") + "=" * (-len(data) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def sniff_mime(data: str) -> str | None:
     """MIME type of a base64 payload from its first bytes (PNG, JPEG, GIF, WebP, PDF)."""
     try:
@@ -398,6 +407,9 @@ def encode_media(part: MediaPart, path: str, deg: Degradations | None) -> dict[s
                 deg.drop(f"{path}.{name}", "Gemini inline and file data carry no file name")
         if part.cache_control is not None:
             deg.drop(f"{path}.cache_control", "Gemini has no prompt-cache breakpoints")
+        if part.detail is not None:
+            # Per-part mediaResolution exists only in Gemini's v1alpha API (media-resolution guide).
+            deg.drop(f"{path}.detail", "Gemini's v1beta API has no per-image resolution")
     data, mime = part.data, part.media_type
     if data is None and part.url is not None and part.url.startswith("data:"):
         parsed = _data_url(part.url)
@@ -409,6 +421,9 @@ def encode_media(part: MediaPart, path: str, deg: Degradations | None) -> dict[s
             if deg is not None:
                 raise invalid_request(f"{path}: Gemini needs the MIME type of inline data", path)
             mime = "application/octet-stream"
+        if deg is not None and not is_base64(data):
+            # Gemini's inlineData.data is bytes in base64 (either alphabet); anything else is its 400.
+            raise invalid_request(f"{path}: the inline data is not base64", path)
         return {"inlineData": {"mimeType": mime, "data": data}}
     uri = part.url
     if uri is None and part.file_id is not None:

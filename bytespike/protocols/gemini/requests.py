@@ -39,7 +39,8 @@ normalizations:
 ``….filename``/``….title`` of media, ``tools[i].strict``, ``tools[i].cache_control``,
 ``tool_choice.parallel`` (False), ``tool_choice`` (forcing a call with no declarations),
 ``toolConfig`` (a kept Gemini toolConfig the tool choice no longer matches), ``stop`` (more than
-five: the first five are sent), ``response_format.name``, ``user_id``, ``cache_control``, and
+five: the first five are sent), ``response_format.name``, ``user_id``, ``cache_control``,
+``service_tier`` (one Gemini does not offer), and
 each field another protocol kept in ``Request.extras`` (by its own name). It raises a 400
 `GatewayError` naming the field for: a tool result whose function name cannot be found, media
 Gemini cannot read (another vendor's file id, inline data of unknown MIME type, nothing to
@@ -53,7 +54,7 @@ from typing import Any
 
 from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.parts import TextPart
-from bytespike.canonical.request import Request
+from bytespike.canonical.request import STANDARD_SERVICE_TIERS, Request
 from bytespike.errors import invalid_request
 from bytespike.protocols.extras import foreign_fields
 from bytespike.protocols.gemini import NAME
@@ -82,6 +83,9 @@ _BOOKKEEPING = (
     PART_EXTRAS,
 )
 """``extras["gemini"]`` keys `encode_request` places itself; the rest are top-level fields."""
+SERVICE_TIER_TO_GEMINI = {"flex": "flex", "priority": "priority"}
+"""Canonical (OpenAI) tier → ``serviceTier`` (google-genai ``ServiceTier`` values); the standard
+tiers are Gemini's default and are left out, OpenAI's ``scale`` has no match."""
 
 
 def check_request(body: Any) -> None:
@@ -238,4 +242,9 @@ def encode_request(req: Request, *, model: str, deg: Degradations) -> dict[str, 
         deg.drop("user_id", "Gemini has no end-user id field")
     if req.cache_control is not None:
         deg.drop("cache_control", "Gemini has no prompt-cache breakpoints")
+    if req.service_tier is not None and "serviceTier" not in body:
+        if (tier := SERVICE_TIER_TO_GEMINI.get(req.service_tier)) is not None:
+            body["serviceTier"] = tier
+        elif req.service_tier not in STANDARD_SERVICE_TIERS:
+            deg.drop("service_tier", f"Gemini has no {req.service_tier!r} service tier")
     return body

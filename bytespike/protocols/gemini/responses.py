@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bytespike.canonical.parts import Part, ToolCallPart, ToolResultPart
+from bytespike.canonical.degradation import Degradations, drop_answer_part
+from bytespike.canonical.parts import MediaPart, OpaquePart, Part, ToolCallPart, ToolResultPart
 from bytespike.canonical.response import FinishReason, Response
 from bytespike.errors import GatewayError
 from bytespike.protocols.gemini import NAME
@@ -165,14 +166,19 @@ def decode_response(body: dict[str, Any]) -> Response:
     )
 
 
-def encode_candidate_parts(parts: tuple[Part, ...], part_extras: dict[str, Any]) -> list[dict[str, Any]]:
-    """Wire parts for a Gemini client (foreign thinking signatures wrapped, `signatures`)."""
+def encode_candidate_parts(
+    parts: tuple[Part, ...], part_extras: dict[str, Any], deg: Degradations | None = None
+) -> list[dict[str, Any]]:
+    """Wire parts for a Gemini client (foreign thinking signatures wrapped, `signatures`);
+    ``deg`` hears of the parts Gemini cannot show (other vendors' blocks, unreadable media)."""
     out = []
     for j, part in enumerate(parts):
         if isinstance(part, ToolResultPart):
             continue  # a model never answers its own tool call
         wire = encode_part(part, f"parts[{j}]", None)
         if wire is None:
+            if isinstance(part, MediaPart | OpaquePart):
+                drop_answer_part(deg, j, part, NAME)
             continue
         saved = part_extras.get(str(j))
         if isinstance(saved, dict) and saved.get("field") == data_field(wire):
@@ -187,10 +193,13 @@ def encode_finish_reason(reason: FinishReason | None, original: Any, has_tool_ca
     return FINISH_REASON_TO_GEMINI[reason] if reason is not None else None
 
 
-def encode_response(resp: Response, *, model: str, request_id: str) -> dict[str, Any]:
-    """A complete ``GenerateContentResponse`` for ``resp`` (``responseId`` = ``request_id``)."""
+def encode_response(
+    resp: Response, *, model: str, request_id: str, deg: Degradations | None = None
+) -> dict[str, Any]:
+    """A complete ``GenerateContentResponse`` for ``resp`` (``responseId`` = ``request_id``);
+    ``deg`` hears of the parts it cannot show."""
     kept: dict[str, Any] = resp.provider_data.get(NAME) or {}
-    parts = encode_candidate_parts(resp.parts, kept.get(PART_EXTRAS) or {})
+    parts = encode_candidate_parts(resp.parts, kept.get(PART_EXTRAS) or {}, deg)
     has_calls = any(isinstance(p, ToolCallPart) for p in resp.parts)
     finish = encode_finish_reason(resp.finish_reason, kept.get("finishReason"), has_calls)
     body: dict[str, Any] = {}

@@ -2,9 +2,11 @@
 
 Images travel as ``image_url.url``: a ``data:<mime>;base64,`` URL for inline bytes, a web URL
 otherwise (protocols.md §5.2); audio as ``input_audio {data, format}``; documents as
-``file {file_data | file_id, filename}``. A text part's extra wire keys (``prompt_cache_breakpoint``)
-ride in its ``provider_data``; a part type this codec does not know becomes an `OpaquePart` that only
-an OpenAI Chat upstream gets back. Content the target cannot carry is a 400 naming the part.
+``file {file_data | file_id, filename}``. A text part's extra wire keys ride in its
+``provider_data``; a ``prompt_cache_breakpoint`` also becomes the part's canonical `CacheControl`
+(Anthropic's ``cache_control`` on the same block). A part type this codec does not know becomes an
+`OpaquePart` that only an OpenAI Chat upstream gets back. Content the target cannot carry is a 400
+naming the part.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import binascii
 import re
 from typing import Any
 
-from bytespike.canonical.parts import MediaPart, OpaquePart, ProviderData, TextPart
+from bytespike.canonical.parts import CacheControl, MediaPart, OpaquePart, ProviderData, TextPart
 from bytespike.errors import invalid_request
 from bytespike.protocols.openai_chat import NAME
-from bytespike.protocols.openai_chat.wire_fields import required
+from bytespike.protocols.openai_chat.wire_fields import optional, required
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*);base64,(.*)", re.DOTALL)
 _SNIFFED_IMAGE_TYPES = (
@@ -54,6 +56,16 @@ def _kind_of(media_type: str | None) -> str:
     return top if top in ("image", "audio", "video") else "document"
 
 
+def decode_prompt_cache_breakpoint(part: dict[str, Any]) -> CacheControl | None:
+    """OpenAI's explicit breakpoint on a content part (``{"mode": "explicit", "ttl"?: "30m"|"12h"}``,
+    SDK ``PromptCacheBreakpoint``) as the canonical breakpoint on that part, its lifetime kept."""
+    value = part.get("prompt_cache_breakpoint")
+    if not isinstance(value, dict):
+        return None
+    ttl = value.get("ttl")
+    return CacheControl(ttl=ttl if isinstance(ttl, str) else None)
+
+
 def _text_provider_data(part: dict[str, Any], text_key: str) -> ProviderData | None:
     extra = {k: v for k, v in part.items() if k not in ("type", text_key)}
     return ProviderData(NAME, {"wire": extra}) if extra else None
@@ -63,7 +75,11 @@ def decode_text_part(part: Any, path: str) -> TextPart:
     """A ``{"type": "text", "text"}`` part (the only kind system and tool messages may hold)."""
     if not isinstance(part, dict) or part.get("type") != "text":
         raise invalid_request(f"{path}: must be a text part", path)
-    return TextPart(required(part, "text", str, path), provider_data=_text_provider_data(part, "text"))
+    return TextPart(
+        required(part, "text", str, path),
+        cache_control=decode_prompt_cache_breakpoint(part),
+        provider_data=_text_provider_data(part, "text"),
+    )
 
 
 def decode_text_content(content: Any, path: str) -> tuple[TextPart, ...]:
@@ -91,21 +107,29 @@ def decode_user_part(part: Any, path: str) -> TextPart | MediaPart | OpaquePart:
         case "image_url":
             image = required(part, "image_url", dict, path)
             url = required(image, "url", str, f"{path}.image_url")
+            cache = decode_prompt_cache_breakpoint(part)
+            detail = optional(image, "detail", str, f"{path}.image_url")
+            detail = None if detail == "auto" else detail  # "auto" is the default (canonical None)
             if parsed := parse_data_url(url):
-                return MediaPart("image", media_type=parsed[0] or None, data=parsed[1])
+                return MediaPart(
+                    "image", media_type=parsed[0] or None, data=parsed[1], cache_control=cache, detail=detail
+                )
             if url.startswith("data:"):
                 # Only base64 data URLs carry bytes another vendor can take; anything else would
                 # reach it as a meaningless "URL".
                 raise invalid_request(
                     f"{path}.image_url.url: a data URL must be data:<mime>;base64,<data>", f"{path}.image_url.url"
                 )
-            return MediaPart("image", url=url)
+            return MediaPart("image", url=url, cache_control=cache, detail=detail)
         case "input_audio":
             audio = required(part, "input_audio", dict, path)
             fmt = required(audio, "format", str, f"{path}.input_audio")
             media_type = MEDIA_TYPE_FROM_AUDIO_FORMAT.get(fmt, f"audio/{fmt}")
             return MediaPart(
-                "audio", media_type=media_type, data=required(audio, "data", str, f"{path}.input_audio")
+                "audio",
+                media_type=media_type,
+                data=required(audio, "data", str, f"{path}.input_audio"),
+                cache_control=decode_prompt_cache_breakpoint(part),
             )
         case "file":
             file = required(part, "file", dict, path)
@@ -123,6 +147,7 @@ def decode_user_part(part: Any, path: str) -> TextPart | MediaPart | OpaquePart:
                 data=data,
                 file_id=file.get("file_id"),
                 filename=file.get("filename"),
+                cache_control=decode_prompt_cache_breakpoint(part),
             )
         case _:
             # A part type newer than this codec: kept verbatim for an OpenAI Chat upstream.
@@ -143,6 +168,14 @@ def encode_text_part(part: TextPart, *, in_assistant: bool = False) -> dict[str,
     else:
         wire = {"type": "text", "text": part.text}
     return wire | data.get("wire", {})
+
+
+def has_own_breakpoint(part: TextPart | MediaPart, wire: dict[str, Any] | None = None) -> bool:
+    """True when the part's breakpoint is an OpenAI Chat ``prompt_cache_breakpoint`` that travels
+    with its own wire part (a text part's extras, or ``wire``: the media part as the caller sent it)."""
+    if isinstance(part, TextPart):
+        return "prompt_cache_breakpoint" in _wire_data(part).get("wire", {})
+    return wire is not None and "prompt_cache_breakpoint" in wire
 
 
 def is_plain_text(part: TextPart, *, in_assistant: bool = False) -> bool:
@@ -174,11 +207,15 @@ def encode_media_part(part: MediaPart, path: str) -> dict[str, Any]:
     """An OpenAI Chat content part for ``part``, or a 400 naming ``path`` when Chat cannot carry it."""
     match part.kind:
         case "image":
+            detail = {"detail": part.detail} if part.detail is not None else {}
             if part.data is not None:
                 url = data_url(part.media_type or _sniff_image_type(part.data), part.data)
-                return {"type": "image_url", "image_url": {"url": url}}
+                return {"type": "image_url", "image_url": {"url": url, **detail}}
             if part.url is not None:
-                return {"type": "image_url", "image_url": {"url": part.url}}
+                if part.url.startswith("data:") and parse_data_url(part.url) is None:
+                    # Another protocol's URL field holding a broken data URL: OpenAI would 400.
+                    raise invalid_request(f"{path}: a data URL must be data:<mime>;base64,<data>", path)
+                return {"type": "image_url", "image_url": {"url": part.url, **detail}}
             return _file_id_part(part, path)
         case "document":
             if part.data is not None:

@@ -34,6 +34,7 @@ from bytespike.protocols.openai_chat.content import (
     decode_user_part,
     encode_media_part,
     encode_text_part,
+    has_own_breakpoint,
     is_plain_text,
     text_of_document,
 )
@@ -291,11 +292,14 @@ class MessageEncoder:
             out.append(self._with_extra(wire, entry.get("extra", {})))
         return out
 
-    def _drop_cache_control(self, part: Part) -> None:
-        if getattr(part, "cache_control", None) is not None:
-            self.deg.drop(
-                "cache_control", "OpenAI Chat has no cache_control; its prompt caching is automatic"
-            )
+    def _drop_cache_control(self, part: Part, wire: dict[str, Any] | None = None) -> None:
+        """Report another protocol's breakpoint; a Chat caller's own ``prompt_cache_breakpoint``
+        goes back with its part (and DeepSeek reports it as ``content.prompt_cache_breakpoint``)."""
+        if getattr(part, "cache_control", None) is None:
+            return
+        if isinstance(part, TextPart | MediaPart) and has_own_breakpoint(part, wire):
+            return
+        self.deg.drop("cache_control", "OpenAI Chat has no cache_control; its prompt caching is automatic")
 
     def _text_content(self, parts: tuple[Part, ...], path: str) -> str | list[dict[str, Any]]:
         """A text-only content (system, tool): a string for one plain part, else an array."""
@@ -344,19 +348,21 @@ class MessageEncoder:
         wire: list[dict[str, Any] | TextPart] = []
         for key, part in parts:
             path = f"messages[{index}].content[{key.rpartition('.')[2]}]"
-            self._drop_cache_control(part)
+            if not isinstance(part, MediaPart):
+                self._drop_cache_control(part)
             match part:
                 case TextPart():
                     wire.append(part)
                 case MediaPart():
                     if not self.native:
+                        self._drop_cache_control(part)
                         wire.append(TextPart(text_of_document(part, path)))
                         continue
                     original = self.layout.get("parts", {}).get(key)
-                    if original is not None and decode_user_part(original, path) == part:
-                        wire.append(original)
-                    else:
-                        wire.append(encode_media_part(part, path))
+                    if original is None or decode_user_part(original, path) != part:
+                        original = encode_media_part(part, path)
+                    self._drop_cache_control(part, original)
+                    wire.append(original)
                 case OpaquePart():
                     if self.native and part.protocol == NAME:
                         wire.append(part.data)

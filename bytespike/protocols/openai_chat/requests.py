@@ -2,7 +2,7 @@
 
 `decode_request` keeps what the canonical `Request` has no field for in
 ``extras["openai_chat"]``: ``fields`` holds top-level wire fields verbatim under their wire names
-(``n``, ``seed``, ``logit_bias``, ``metadata``, ``store``, ``service_tier``, ``prompt_cache_key``,
+(``n``, ``seed``, ``logit_bias``, ``metadata``, ``store``, ``prompt_cache_key``,
 unknown extensions such as vLLM's ``top_k`` …; other encoders read e.g. ``fields["n"]``), and
 ``layout`` the round-trip bookkeeping (``developer`` roles, ``name``s, which max-tokens field was
 used, original ``tools``/``tool_choice``/``response_format``/media parts, re-sent verbatim while
@@ -33,6 +33,7 @@ from typing import Any, assert_never
 
 from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.request import (
+    STANDARD_SERVICE_TIERS,
     Reasoning,
     Request,
     ResponseFormat,
@@ -72,6 +73,7 @@ MODELED_FIELDS = frozenset(
         "thinking",
         "user",
         "safety_identifier",
+        "service_tier",
     }
 )
 """Top-level fields with a canonical home; every other field travels in ``extras``."""
@@ -251,6 +253,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         response_format=response_format,
         reasoning=reasoning,
         user_id=user_id,
+        service_tier=optional(body, "service_tier", str, ""),
         extras={NAME: {k: v for k, v in (("fields", fields), ("layout", layout)) if v}},
     )
 
@@ -335,6 +338,15 @@ def _encode_user_id(
     body[layout.get("user_field", "safety_identifier")] = user_id
 
 
+def _encode_service_tier(body: dict[str, Any], tier: str | None, flavor: Flavor, deg: Degradations) -> None:
+    if tier is None:
+        return
+    if flavor == "openai":
+        body["service_tier"] = tier
+    elif tier not in STANDARD_SERVICE_TIERS:
+        deg.drop("service_tier", f"DeepSeek has no {tier!r} processing tier")
+
+
 def _copy_fields(
     body: dict[str, Any], fields: dict[str, Any], req: Request, flavor: Flavor, deg: Degradations
 ) -> None:
@@ -393,6 +405,7 @@ def encode_request(
     if req.reasoning is not None:
         _encode_reasoning(body, req.reasoning, layout, flavor, deg)
     _encode_user_id(body, req, layout, flavor, deg)
+    _encode_service_tier(body, req.service_tier, flavor, deg)
     if req.cache_control is not None:
         deg.drop("cache_control", "OpenAI Chat has no cache_control; its prompt caching is automatic")
     _copy_fields(body, fields, req, flavor, deg)

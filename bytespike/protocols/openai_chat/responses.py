@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, assert_never
 
+from bytespike.canonical.degradation import Degradations, drop_answer_part
 from bytespike.canonical.parts import (
     MediaPart,
     OpaquePart,
@@ -158,12 +159,12 @@ def _image_part(part: MediaPart) -> dict[str, Any] | None:
     return encode_media_part(part, "content")
 
 
-def _encode_message(parts: tuple[Part, ...]) -> dict[str, Any]:
+def _encode_message(parts: tuple[Part, ...], deg: Degradations | None = None) -> dict[str, Any]:
     content: list[str | dict[str, Any]] = []
     refusals: list[str] = []
     thinking: list[str] = []
     calls: list[ToolCallPart] = []
-    for part in parts:
+    for k, part in enumerate(parts):
         match part:
             case TextPart():
                 pd = part.provider_data
@@ -178,8 +179,12 @@ def _encode_message(parts: tuple[Part, ...]) -> dict[str, Any]:
                 # ByteSpike's image models answer with image_url parts (spec §3.6.3).
                 if (image := _image_part(part)) is not None:
                     content.append(image)
-            case OpaquePart() | ToolResultPart():
-                pass  # nothing a Chat message can show
+                else:
+                    drop_answer_part(deg, k, part, NAME)
+            case OpaquePart():
+                drop_answer_part(deg, k, part, NAME)  # nothing a Chat message can show
+            case ToolResultPart():
+                pass  # a model never answers its own tool call
             case _:
                 assert_never(part)
     message: dict[str, Any] = {"role": "assistant"}
@@ -201,10 +206,13 @@ def _encode_message(parts: tuple[Part, ...]) -> dict[str, Any]:
     return message
 
 
-def encode_response(resp: Response, *, model: str, request_id: str) -> dict[str, Any]:
-    """A complete ``chat.completion`` body for the caller (valid for the SDK's `ChatCompletion`)."""
+def encode_response(
+    resp: Response, *, model: str, request_id: str, deg: Degradations | None = None
+) -> dict[str, Any]:
+    """A complete ``chat.completion`` body for the caller (valid for the SDK's `ChatCompletion`);
+    ``deg`` hears of the parts a Chat message cannot show."""
     kept = resp.provider_data.get(NAME)
-    message = _encode_message(resp.parts)
+    message = _encode_message(resp.parts, deg)
     has_calls = "tool_calls" in message or "function_call" in message
     raw = kept.get("finish_reason") if kept else None
     if raw is not None and decode_finish_reason(raw) == resp.finish_reason:

@@ -2,8 +2,9 @@
 
 Text fields the canonical model has no slot for (``annotations``, ``logprobs``,
 ``prompt_cache_breakpoint``) ride in the part's provider data; `MediaPart` has no provider data,
-so an image's or file's extra fields (``detail``, breakpoints) are kept in the request's extras
-under ``media_options``, keyed by what the media is (`media_key`). Unknown part types are kept
+so an image's or file's other extra fields are kept in the request's extras under
+``media_options``, keyed by what the media is (`media_key`); ``detail`` and
+``prompt_cache_breakpoint`` also have canonical fields. Unknown part types are kept
 verbatim as `OpaquePart`s.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from dataclasses import replace
 from typing import Any, assert_never
 
 from bytespike.canonical.degradation import Degradations
-from bytespike.canonical.parts import CacheControl, MediaPart, OpaquePart, TextPart
+from bytespike.canonical.parts import MediaPart, OpaquePart, TextPart
 from bytespike.errors import GatewayError, invalid_request
+from bytespike.protocols.openai_chat.content import decode_prompt_cache_breakpoint
 from bytespike.protocols.openai_responses import NAME
 from bytespike.protocols.openai_responses.provider_data import own, tag
 
@@ -94,21 +97,25 @@ def decode_content(
             pd["refusal"] = True
         if fields:
             pd["part"] = fields
-        cache = CacheControl() if "prompt_cache_breakpoint" in fields else None
-        return TextPart(text, cache_control=cache, provider_data=tag(pd))
+        return TextPart(text, cache_control=decode_prompt_cache_breakpoint(fields), provider_data=tag(pd))
     if kind == "input_image":
         url, file_id = part.get("image_url"), part.get("file_id")
+        # ``detail`` "auto" is the default (canonical None); any other string is canonical.
+        detail = part.get("detail") if isinstance(part.get("detail"), str) else None
         if isinstance(url, str) and url.startswith("data:"):
             media_type, data = parse_data_url(url, f"{path}.image_url")
-            mp = MediaPart("image", media_type, data=data)
+            mp = MediaPart("image", media_type, data=data, detail=detail)
         elif isinstance(url, str):
-            mp = MediaPart("image", url=url)
+            mp = MediaPart("image", url=url, detail=detail)
         elif isinstance(file_id, str):
-            mp = MediaPart("image", file_id=file_id)
+            mp = MediaPart("image", file_id=file_id, detail=detail)
         else:
             raise invalid_request(f"{path}: input_image needs image_url or file_id", path)
-        consumed = ("type", "image_url") if mp.file_id is None else ("type", "file_id")
-        return _with_media_fields(mp, _extras(part, consumed, {"detail": "auto"}), media)
+        source = "image_url" if mp.file_id is None else "file_id"
+        if detail == "auto":
+            mp = replace(mp, detail=None)
+        consumed = ("type", source) if detail is None else ("type", source, "detail")
+        return _with_media_fields(mp, _extras(part, consumed, {}), media)
     if kind == "input_file":
         return _decode_file(part, path, media)
     # input_audio is not in the Responses content union (SDK ResponseInputContentParam): verbatim.
@@ -141,10 +148,8 @@ def _decode_file(part: dict[str, Any], path: str, media: MediaOptions) -> MediaP
 def _with_media_fields(mp: MediaPart, fields: dict[str, Any], media: MediaOptions) -> MediaPart:
     if fields:
         media[media_key(mp)] = fields
-        if "prompt_cache_breakpoint" in fields:
-            return MediaPart(
-                mp.kind, mp.media_type, mp.data, mp.url, mp.file_id, mp.filename, cache_control=CacheControl()
-            )
+        if (cache := decode_prompt_cache_breakpoint(fields)) is not None:
+            return replace(mp, cache_control=cache)
     return mp
 
 
@@ -192,10 +197,12 @@ def encode_media(part: MediaPart, path: str, deg: Degradations, media: MediaOpti
     if part.title is not None:
         deg.drop(f"{path}.title", "OpenAI Responses files have no title")
     if part.kind == "image":
-        out: dict[str, Any] = {"type": "input_image", "detail": "auto"}
+        out: dict[str, Any] = {"type": "input_image", "detail": part.detail or "auto"}
         if part.data is not None:
             out["image_url"] = data_url(part.media_type or _sniff_image(part.data), part.data)
         elif part.url is not None:
+            if part.url.startswith("data:"):
+                parse_data_url(part.url, path)  # another protocol's broken data URL: a 400 here
             out["image_url"] = part.url
         else:
             out["file_id"] = _openai_file_id(part, path)

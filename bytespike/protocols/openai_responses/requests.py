@@ -16,8 +16,8 @@ normalizations (none changes what the API does):
 * a message item with empty ``content`` is dropped, and so are empty ``instructions`` and an
   empty ``tools`` array;
 * mapped fields sent as ``null`` (``instructions``, ``max_output_tokens``, ``temperature``,
-  ``top_p``, ``user``, ``tools``, ``tool_choice``, ``parallel_tool_calls``, ``text``,
-  ``reasoning``) and ``stream: false`` are omitted;
+  ``top_p``, ``user``, ``service_tier``, ``tools``, ``tool_choice``, ``parallel_tool_calls``,
+  ``text``, ``reasoning``) and ``stream: false`` are omitted;
 * a ``reasoning`` effort sent as ``null`` is omitted.
 
 Everything without a canonical field (``previous_response_id``, ``store``, ``metadata``,
@@ -27,6 +27,7 @@ the gateway reads ``previous_response_id`` there to chain stored responses itsel
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bytespike.canonical.degradation import Degradations
@@ -83,6 +84,7 @@ MAPPED_FIELDS = frozenset(
         "text",
         "reasoning",
         "user",
+        "service_tier",
     }
 )
 """Wire fields with a canonical home; every other field goes to extras verbatim."""
@@ -96,23 +98,21 @@ FORMAT_KINDS = frozenset({"text", "json_object", "json_schema"})
 HOSTED_WEB_SEARCH = frozenset({"web_search", "web_search_preview"})
 """Hosted tools another vendor may lose without refusing the request: Codex always sends
 ``web_search`` (anomalyco/opencode PR #40210), so refusing it would lock Codex out."""
-SILENT_EXTRAS = frozenset(
-    {
-        "store",
-        "include",
-        "metadata",
-        "stream_options",
-        "prompt_cache_key",
-        "prompt_cache_retention",
-        "prompt_cache_options",
-        "service_tier",
-        "truncation",
-        "safety_identifier",
-        "previous_response_id",
-    }
-)
-"""Hints and telemetry another protocol may ignore without a report (protocols.md §5.14);
-``previous_response_id`` is resolved by the gateway before translation."""
+GATEWAY_FIELDS = frozenset({"store", "stream_options", "previous_response_id"})
+"""Served by the gateway itself on every route, so never lost: ``store`` and
+``previous_response_id`` by its own response store, ``stream_options`` by the relay's streaming."""
+DROP_REASONS = {
+    "include": "no other vendor returns these extra outputs (encrypted reasoning, logprobs, …)",
+    "metadata": "other vendors keep no tags with a response",
+    "prompt_cache_key": "OpenAI's cache routing hint; other vendors cache by prefix alone",
+    "prompt_cache_retention": "other vendors set cache lifetimes per breakpoint, if at all",
+    "prompt_cache_options": "OpenAI's implicit/explicit cache mode and lifetime",
+    "truncation": "other vendors do not cut an over-long input; they refuse it",
+}
+"""Why each Responses-only field is reported on a translated route (the strict-mode 400 says it)."""
+NEUTRAL_VALUES: dict[str, Any] = {"truncation": "disabled"}
+"""Values that ask for what every vendor does anyway (``truncation: disabled``: fail rather than
+cut the input), so dropping them loses nothing."""
 NATIVE_ONLY_EXTRAS = frozenset({"conversation", "prompt", "background", "context_management"})
 """Fields that need OpenAI's server-side state: a request carrying them cannot be translated."""
 
@@ -157,6 +157,7 @@ def check_request(body: Any) -> None:
     _typed(body, "include", list, "an array")
     _typed(body, "previous_response_id", str, "a string")
     _typed(body, "user", str, "a string")
+    _typed(body, "service_tier", str, "a string")
 
 
 def max_output_tokens(body: dict[str, Any]) -> int:
@@ -194,6 +195,7 @@ def decode_request(body: Any) -> Request:
         response_format=response_format,
         reasoning=reasoning,
         user_id=body.get("user"),
+        service_tier=body.get("service_tier"),
         extras={NAME: extras} if extras else {},
     )
 
@@ -288,6 +290,8 @@ def encode_request(req: Request, *, model: str, deg: Degradations) -> dict[str, 
         body["reasoning"] = _encode_reasoning(req.reasoning, extras, deg)
     if req.user_id is not None:
         body["user"] = req.user_id
+    if req.service_tier is not None:
+        body["service_tier"] = req.service_tier
     if req.cache_control is not None:
         deg.drop("cache_control", "OpenAI Responses has no cache_control breakpoints")
     for key, value in extras.items():
@@ -328,10 +332,12 @@ def _encode_reasoning(r: Reasoning, extras: dict[str, Any], deg: Degradations) -
     return out
 
 
-def require_translatable(req: Request, deg: Degradations) -> None:
+def require_translatable(req: Request, deg: Degradations) -> Request:
     """Call before sending a Responses caller's request to ANOTHER protocol: that encoder never
     reads ``extras["openai_responses"]``, so what lives only there is refused here (400 naming
-    the field) or reported to ``deg``. ``previous_response_id`` must already be resolved."""
+    the field), lifted into a canonical field (``safety_identifier`` → ``user_id``) or reported
+    to ``deg``; returns the request to encode. ``previous_response_id`` must already be resolved
+    (`GATEWAY_FIELDS`)."""
     extras = req.extras.get(NAME, {})
     for index, tool in extras.get(HOSTED_TOOLS, ()):
         if tool.get("type") in HOSTED_WEB_SEARCH:
@@ -351,8 +357,22 @@ def require_translatable(req: Request, deg: Degradations) -> None:
             if isinstance(part, OpaquePart) and part.protocol == NAME:
                 path = part.data.get("path", "input")
                 raise invalid_request(f"{path}: this item can only be sent to an OpenAI model", path)
-    for key in sorted(extras.keys() - CODEC_KEYS - SILENT_EXTRAS - NATIVE_ONLY_EXTRAS):
-        deg.drop(key, "only OpenAI Responses understands it")
+    for key in sorted(extras.keys() - CODEC_KEYS - GATEWAY_FIELDS - NATIVE_ONLY_EXTRAS - {"safety_identifier"}):
+        value = extras[key]
+        if value is None or value == {} or value == [] or NEUTRAL_VALUES.get(key) == value:
+            continue
+        deg.drop(key, DROP_REASONS.get(key, "only OpenAI Responses understands it"))
     text_options = extras.get(TEXT_OPTIONS, {})
     for key in sorted(text_options):
         deg.drop(f"text.{key}", "only OpenAI Responses understands it")
+    return _with_end_user(req, extras.get("safety_identifier"), deg)
+
+
+def _with_end_user(req: Request, safety_identifier: Any, deg: Degradations) -> Request:
+    """``safety_identifier`` (OpenAI's successor of ``user``) is the canonical end-user id other
+    vendors take (Anthropic ``metadata.user_id``); it wins over ``user``, as in OpenAI Chat."""
+    if not isinstance(safety_identifier, str) or not safety_identifier:
+        return req
+    if req.user_id not in (None, safety_identifier):
+        deg.drop("user", "safety_identifier is sent as the end-user id instead")
+    return replace(req, user_id=safety_identifier)

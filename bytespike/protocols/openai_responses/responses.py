@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, assert_never
 
+from bytespike.canonical.degradation import Degradations, drop_answer_part
 from bytespike.canonical.parts import (
     MediaPart,
     OpaquePart,
@@ -224,12 +225,17 @@ def decode_output_item(item: Any, path: str, tool_names: Mapping[str, str]) -> l
 
 
 def encode_response(
-    resp: Response, *, model: str, request_id: str, request: Mapping[str, Any] | None = None
+    resp: Response,
+    *,
+    model: str,
+    request_id: str,
+    request: Mapping[str, Any] | None = None,
+    deg: Degradations | None = None,
 ) -> dict[str, Any]:
     """A complete non-streamed Responses object for ``resp`` (valid for the SDK's ``Response``).
 
     ``request`` is the caller's Responses body, echoed the way the API does; ids the upstream
-    did not give are derived from ``request_id``."""
+    did not give are derived from ``request_id``; ``deg`` hears of the parts no item can hold."""
     fields = resp.provider_data.get(NAME, {})
     status, details = encode_finish(resp.finish_reason)
     has_call = any(isinstance(p, ToolCallPart) for p in resp.parts)
@@ -240,7 +246,7 @@ def encode_response(
         status, details = fields["status"], fields.get("incomplete_details")
     base = id_base(request_id)
     response_id = response_id_for(resp.id, request_id)
-    output = encode_output(resp.parts, base, status)
+    output = encode_output(resp.parts, base, status, deg)
     if fields:  # decoded from a Responses upstream: its own fields, not defaults
         body = {"id": response_id, "object": "response", **fields, "model": model}
         body.update(status=status, output=output, usage=encode_usage(resp.usage))
@@ -262,12 +268,14 @@ def encode_response(
     return body
 
 
-def encode_output(parts: tuple[Part, ...], base: str, status: str) -> list[dict[str, Any]]:
+def encode_output(
+    parts: tuple[Part, ...], base: str, status: str, deg: Degradations | None = None
+) -> list[dict[str, Any]]:
     """Output items in part order; text parts of one upstream message item stay one item."""
     items: list[dict[str, Any]] = []
     last_message: dict[str, Any] | None = None
     message_status = "incomplete" if status == "incomplete" else "completed"
-    for part in parts:
+    for k, part in enumerate(parts):
         if isinstance(part, TextPart):
             pd = own(part.provider_data)
             if last_message is not None and pd.get("item") and pd.get("item") == last_message["_pd"]:
@@ -282,6 +290,8 @@ def encode_output(parts: tuple[Part, ...], base: str, status: str) -> list[dict[
         item = output_item(part, f"{base}_{len(items)}")
         if item is not None:
             items.append(item)
+        elif isinstance(part, MediaPart | OpaquePart):
+            drop_answer_part(deg, k, part, NAME)
     return items
 
 

@@ -82,7 +82,7 @@ valid_media_parts = st.one_of(
         MediaPart,
         st.just("document"),
         media_type=st.just("application/pdf"),
-        data=st.just("JVBER"),
+        data=st.just("JVBERi0xLjQK"),
         title=st.sampled_from([None, "T"]),
     ),
     st.builds(MediaPart, st.just("document"), media_type=st.just("text/plain"), data=st.just("aGVsbG8=")),

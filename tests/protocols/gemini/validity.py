@@ -15,6 +15,7 @@ REQUEST_FIELDS = {
     "cachedContent": None,
     "safetySettings": None,
     "tools": None,
+    "serviceTier": None,  # GenerateContentConfig.service_tier, sent top-level by google-genai
 }
 
 
@@ -39,6 +40,8 @@ def assert_valid_request(body: dict[str, Any]) -> None:
         types.SafetySetting.model_validate(setting)
     if "toolConfig" in body:
         types.ToolConfig.model_validate(body["toolConfig"])
+    if "serviceTier" in body:
+        types.ServiceTier(body["serviceTier"])
     if "generationConfig" in body:
         config = body["generationConfig"]
         types.GenerationConfig.model_validate(config)

@@ -112,7 +112,9 @@ def test_decode_maps_every_field_to_its_canonical_home() -> None:
     images = decode_request(golden.load("request_images")["body"]).messages[0].parts
     assert images[1] == MediaPart("image", media_type="image/png", data=images[1].data)  # type: ignore[union-attr]
     assert images[2] == MediaPart(
-        "image", url="https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg"
+        "image",
+        url="https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg",
+        detail="high",
     )
     assert isinstance(images[3], MediaPart) and images[3].media_type == "audio/wav"
     assert isinstance(images[4], MediaPart) and (images[4].kind, images[4].filename) == (

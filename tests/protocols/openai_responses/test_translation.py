@@ -451,7 +451,15 @@ def test_require_translatable_reports_hints_and_drops_web_search() -> None:
     }
     deg = Degradations()
     require_translatable(decode_request(body), deg)
-    assert [f for f, _ in deg.dropped] == ["tools[0]", "top_logprobs", "text.verbosity"]
+    # store and previous_response_id are the gateway's own (its response store); the others
+    # ask for what no other vendor does (encrypted reasoning, OpenAI's prompt-cache routing).
+    assert [f for f, _ in deg.dropped] == [
+        "tools[0]",
+        "include",
+        "prompt_cache_key",
+        "top_logprobs",
+        "text.verbosity",
+    ]
 
 
 @pytest.mark.parametrize(
