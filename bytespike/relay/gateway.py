@@ -45,6 +45,7 @@ from bytespike.relay.translation import (
     upstream_protocol_for,
 )
 from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_body
+from bytespike.relay.vendor_state import refuse_vendor_state
 from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
@@ -192,7 +193,8 @@ class Gateway:
             raise
 
     def authorize(self, inbound: Inbound, principal: Principal) -> ModelEntry:
-        """Address lists, the inference scope, the body's shape and the key's reach to the model."""
+        """Address lists, the inference scope, the body's shape, no reference to state of the
+        gateway's shared vendor accounts (relay/vendor_state.py), and the key's reach to the model."""
         if not is_address_allowed(inbound.client_ip, principal.ip_allow, principal.ip_deny):
             raise GatewayError(
                 403, "permission_denied", f"address {inbound.client_ip} is not allowed for this key"
@@ -201,6 +203,7 @@ class Gateway:
             raise GatewayError(403, "permission_denied", "this key lacks the 'inference' scope")
         body = inbound.body
         CHECK_REQUEST[inbound.protocol](body)
+        refuse_vendor_state(inbound.protocol, body)
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
         check_input_modalities(inbound.protocol, body, model)
