@@ -31,7 +31,7 @@ from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
-from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
+from bytespike.relay.chaining import Chain, ResponseChains, chain_frames, echo_previous_id
 from bytespike.relay.media import inline_remote_media
 from bytespike.relay.modalities import check_input_modalities
 from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
@@ -345,6 +345,8 @@ class Gateway:
                 obj["model"] = call.model.slug
             if obj.get("modelVersion") == call.model.upstream_model:
                 obj["modelVersion"] = call.model.slug
+            if call.chain is not None:
+                echo_previous_id(call.chain, obj)
             out = orjson.dumps(obj)
         if call.chain is not None:
             call.chain.recorder.observe_body(obj)
@@ -409,8 +411,8 @@ class Gateway:
                 slug=call.model.slug,
                 forward_usage=call.forward_usage,
             )
-        if call.chain is not None and call.chain.store:
-            frames = RecordingFrames(frames, call.chain.recorder)
+        if call.chain is not None:
+            frames = chain_frames(call.chain, frames, is_passthrough=call.translation is None)
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
