@@ -148,29 +148,54 @@ class Chain:
     recorder: ResponsesRecorder = field(default_factory=ResponsesRecorder)
 
 
-class RecordingFrames:
-    """A stream frame processor whose caller-bound bytes also go to a `ResponsesRecorder`."""
+class ChainFrames:
+    """A stream frame processor wrapped for chaining: caller-bound bytes go to the chain's
+    `ResponsesRecorder` (when the exchange is stored) and, on the fast path, the response
+    objects name the ``previous_response_id`` the caller sent instead of OpenAI's ``null``."""
 
-    def __init__(self, inner: Any, recorder: ResponsesRecorder) -> None:
+    def __init__(self, inner: Any, chain: Chain, *, is_passthrough: bool) -> None:
         self._inner = inner
-        self._recorder = recorder
+        self._recorder = chain.recorder if chain.store else None
+        self._echo: tuple[tuple[bytes, bytes], ...] = ()
+        if is_passthrough and chain.previous_id is not None:
+            named = b'"previous_response_id":' + orjson.dumps(chain.previous_id)
+            # OpenAI writes compact JSON; the spaced form costs one more scan and never misfires
+            # (inside a JSON string the quotes would be escaped).
+            self._echo = ((b'"previous_response_id":null', named), (b'"previous_response_id": null', named))
         self.facts = inner.facts
+
+    def _out(self, data: bytes) -> bytes:
+        for null, named in self._echo:
+            data = data.replace(null, named)
+        if self._recorder is not None:
+            self._recorder.observe_stream(data)
+        return data
 
     def process(self, frame: bytes) -> tuple[bytes, bytes]:
         now, terminal = self._inner.process(frame)
-        self._recorder.observe_stream(now)
-        self._recorder.observe_stream(terminal)
-        return now, terminal
+        return self._out(now), self._out(terminal)
 
     def at_eof(self) -> tuple[bytes, bytes]:
         now, terminal = self._inner.at_eof()
-        self._recorder.observe_stream(now)
-        self._recorder.observe_stream(terminal)
-        return now, terminal
+        return self._out(now), self._out(terminal)
 
     def __getattr__(self, name: str) -> Any:
         # error_frame exists only on translating processors; RelayStream looks it up by name.
         return getattr(self._inner, name)
+
+
+def chain_frames(chain: Chain, frames: Any, *, is_passthrough: bool) -> Any:
+    """``frames`` wrapped in `ChainFrames` when there is anything to record or rewrite."""
+    if chain.store or (is_passthrough and chain.previous_id is not None):
+        return ChainFrames(frames, chain, is_passthrough=is_passthrough)
+    return frames
+
+
+def echo_previous_id(chain: Chain, response: Any) -> None:
+    """Name the caller's ``previous_response_id`` in a whole fast-path response object: OpenAI
+    was sent the expanded history instead of the id, so it says ``null``."""
+    if chain.previous_id is not None and isinstance(response, dict):
+        response["previous_response_id"] = chain.previous_id
 
 
 class ResponseChains:

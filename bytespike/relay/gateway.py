@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,40 +24,33 @@ from bytespike.accounting.meter import Meter
 from bytespike.accounting.pricing import cost_micros, estimate_micros
 from bytespike.canonical.usage import Usage
 from bytespike.errors import GatewayError
-from bytespike.money import micros_to_usd
 from bytespike.protocols import anthropic_messages, gemini, openai_chat, openai_responses
 from bytespike.protocols.anthropic_messages import requests as am_requests
 from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
 from bytespike.protocols.openai_responses import requests as orp_requests
-from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
+from bytespike.relay.call import Call
+from bytespike.relay.chaining import ResponseChains, chain_frames, echo_previous_id
 from bytespike.relay.media import inline_remote_media
 from bytespike.relay.modalities import check_input_modalities
-from bytespike.relay.outcome import Headers, Inbound, Reply, StreamReply
-from bytespike.relay.stream_modes import bridge_stream_modes, set_stream_mode
+from bytespike.relay.outcome import Inbound, Reply, StreamReply
+from bytespike.relay.replies import Replies
+from bytespike.relay.stream_modes import bridge_stream_modes
 from bytespike.relay.translation import (
-    Translation,
     decode_caller_request,
-    encode_upstream_body,
     stream_frames,
     translate_response,
     upstream_protocol_for,
 )
-from bytespike.relay.upstream_errors import error_from_upstream, rewrite_error_body
+from bytespike.relay.upstream_call import UpstreamCaller
+from bytespike.relay.vendor_state import refuse_vendor_state
 from bytespike.routing.catalogue import Catalogue, ModelEntry
-from bytespike.state.hot import Hold
 from bytespike.storage.records import UsageRecord
-from bytespike.upstreams.client import UpstreamClient, UpstreamResponse
+from bytespike.upstreams.client import UpstreamClient
 from bytespike.upstreams.media_fetch import MediaFetcher
 from bytespike.upstreams.registry import UpstreamRegistry
-from bytespike.upstreams.targets import (
-    Target,
-    anthropic_request,
-    gemini_request,
-    openai_chat_request,
-    openai_responses_request,
-)
+from bytespike.upstreams.targets import Target
 
 log = logging.getLogger("bytespike.relay")
 
@@ -80,30 +72,6 @@ MAX_OUTPUT = {
     gemini.NAME: gm_requests.max_output_tokens,
     openai_responses.NAME: orp_requests.max_output_tokens,
 }
-
-
-@dataclass(slots=True)
-class Call:
-    """Everything known about one admitted request, shared with the stream relay."""
-
-    inbound: Inbound
-    principal: Principal
-    model: ModelEntry
-    target: Target
-    upstream_protocol: str
-    hold: Hold | None
-    forward_usage: bool = True
-    upstream_started: float = 0.0
-    upstream_ms: float = 0.0
-    translation: Translation | None = None
-    """Set when caller and upstream speak different protocols."""
-    body: Any = None
-    """The body to relay: the caller's, or with a stored conversation in front (chaining)."""
-    chain: Chain | None = None
-    """Set for Responses callers: the stored history used and whether to store this exchange."""
-    upstream_stream: bool = False
-    """Whether the upstream is called streaming: the caller's mode unless the model's vendor
-    serves only the other (catalogue ``upstream_stream``, relay/stream_modes.py)."""
 
 
 class Gateway:
@@ -130,41 +98,14 @@ class Gateway:
         """``previous_response_id`` chaining; without a store every id is unknown."""
         self.media = media
         """Fetches media URLs for upstreams that take only inline data (Gemini); None: never."""
-
-    # ------------------------------------------------------------------ headers
-    def headers(
-        self, principal: Principal | None, inbound: Inbound, overhead_ms: float | None = None
-    ) -> Headers:
-        rid = inbound.request_id.encode()
-        h: Headers = [(b"x-request-id", rid)]
-        if inbound.protocol == anthropic_messages.NAME:
-            h.append((b"request-id", rid))  # the Anthropic SDK exposes this one as ``_request_id``
-        view = self.meter.quota_view(principal) if principal is not None else None
-        if principal is not None and view is not None:
-            h.append((b"x-quota-remaining-credits", micros_to_usd(view.remaining_micros).encode()))
-            h.append((b"x-bytespike-quota-remaining-micros", str(view.remaining_micros).encode()))
-            if principal.is_org_key:
-                # Spec §4.2: org-owned keys also report the org wallet (their wallet_id is the org's).
-                h.append(
-                    (b"x-org-quota-remaining-credits", micros_to_usd(max(view.wallet_micros, 0)).encode())
-                )
-            if view.window is not None:
-                # Spec §4.2: the tightest spend window; keys without window caps omit these.
-                h.append((b"x-ratelimit-limit", micros_to_usd(view.window.limit_micros).encode()))
-                h.append((b"x-ratelimit-remaining", micros_to_usd(view.window.remaining_micros).encode()))
-                h.append((b"x-ratelimit-reset", str(view.window.reset_s).encode()))
-        if overhead_ms is not None:
-            h.append((b"x-bytespike-overhead-ms", f"{overhead_ms:.3f}".encode()))
-            self.meter.metrics.observe("bytespike_overhead_ms", overhead_ms, protocol=inbound.protocol)
-        return h
-
-    def error_reply(self, err: GatewayError, inbound: Inbound, principal: Principal | None) -> Reply:
-        codec = CODECS[inbound.protocol]
-        headers = self.headers(principal, inbound, (time.perf_counter() - inbound.started) * 1000)
-        headers.append((b"content-type", b"application/json"))
-        if err.retry_after is not None:
-            headers.append((b"retry-after", str(err.retry_after).encode()))
-        return Reply(codec.error_status(err), codec.encode_error(err, inbound.request_id), headers)
+        replies = Replies(meter)
+        # Bound once here: the web surfaces and the relay's other modules call them on the gateway.
+        self.headers = replies.headers
+        self.error_reply = replies.error_reply
+        self.reply_headers = replies.reply_headers
+        caller = UpstreamCaller(client)
+        self.read_whole = caller.read_whole
+        self.open_stream = caller.open_stream
 
     # ------------------------------------------------------------------ entry
     async def handle(self, inbound: Inbound) -> Reply | StreamReply:
@@ -203,7 +144,8 @@ class Gateway:
             raise
 
     def authorize(self, inbound: Inbound, principal: Principal) -> ModelEntry:
-        """Address lists, the inference scope, the body's shape and the key's reach to the model."""
+        """Address lists, the inference scope, the body's shape, no reference to state of the
+        gateway's shared vendor accounts (relay/vendor_state.py), and the key's reach to the model."""
         if not is_address_allowed(inbound.client_ip, principal.ip_allow, principal.ip_deny):
             raise GatewayError(
                 403, "permission_denied", f"address {inbound.client_ip} is not allowed for this key"
@@ -212,6 +154,7 @@ class Gateway:
             raise GatewayError(403, "permission_denied", "this key lacks the 'inference' scope")
         body = inbound.body
         CHECK_REQUEST[inbound.protocol](body)
+        refuse_vendor_state(inbound.protocol, body)
         model = self.catalogue.resolve(inbound.model if inbound.model is not None else body.get("model"))
         self.catalogue.check_group(model, principal.group, principal.allowed_models)
         check_input_modalities(inbound.protocol, body, model)
@@ -262,81 +205,7 @@ class Gateway:
             upstream_stream=model.streams_upstream(inbound.stream),
         )
 
-    # ------------------------------------------------------------------ upstream request
-    def _upstream_request(self, call: Call) -> tuple[str, list, bytes]:
-        inbound, model, target = call.inbound, call.model, call.target
-        if call.translation is not None:
-            body = encode_upstream_body(
-                call.translation,
-                upstream_model=model.upstream_model,
-                provider=model.provider,
-                stream=call.upstream_stream,
-            )
-        else:
-            body = dict(call.body)
-            if call.upstream_stream != inbound.stream:
-                set_stream_mode(body, call.upstream_protocol, stream=call.upstream_stream)
-        if call.translation is not None and call.upstream_protocol == anthropic_messages.NAME:
-            url, headers = anthropic_request(
-                target,
-                count_tokens=False,
-                version="2023-06-01",
-                beta=inbound.vendor_headers.get("anthropic-beta"),
-            )
-        elif call.translation is not None and call.upstream_protocol == openai_chat.NAME:
-            url, headers = openai_chat_request(target)
-        elif call.upstream_protocol == anthropic_messages.NAME:
-            body["model"] = model.upstream_model
-            url, headers = anthropic_request(
-                target,
-                count_tokens=False,
-                version=inbound.vendor_headers.get("anthropic-version", "2023-06-01"),
-                beta=inbound.vendor_headers.get("anthropic-beta"),
-            )
-        elif call.upstream_protocol == openai_chat.NAME:
-            body["model"] = model.upstream_model
-            if call.upstream_stream:
-                # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
-                call.forward_usage = oc_requests.wants_usage(body)
-                options = dict(body.get("stream_options") or {})
-                options["include_usage"] = True
-                body["stream_options"] = options
-            url, headers = openai_chat_request(target)
-        elif call.upstream_protocol == gemini.NAME:
-            body.pop("model", None)
-            url, headers = gemini_request(target, model.upstream_model, stream=call.upstream_stream)
-        else:
-            body["model"] = model.upstream_model
-            url, headers = openai_responses_request(target)
-        return url, headers, orjson.dumps(body)
-
-    async def _send(self, call: Call):  # type: ignore[no-untyped-def]
-        url, headers, payload = self._upstream_request(call)
-        call.upstream_started = time.perf_counter()
-        return await self.client.post(url, headers, payload)
-
     # ------------------------------------------------------------------ non-streaming
-    async def read_whole(self, call: Call) -> dict[str, Any]:
-        """Call the upstream without streaming and read its answer: a JSON object, or the
-        caller-facing error."""
-        codec = CODECS[call.upstream_protocol]
-        resp = await self._send(call)
-        raw = await resp.read()
-        call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
-        try:
-            obj = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            obj = None
-        if resp.status >= 400:
-            raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
-        if not isinstance(obj, dict):
-            raise GatewayError(
-                502, "upstream_error", "the upstream answered 200 with a body that is not a JSON object"
-            )
-        if codec.is_error_body(obj):
-            raise rewrite_error_body(codec, obj)
-        return obj
-
     async def _complete(self, call: Call) -> Reply:
         obj = await self.read_whole(call)
         codec = CODECS[call.upstream_protocol]
@@ -353,55 +222,15 @@ class Gateway:
                 obj["model"] = call.model.slug
             if obj.get("modelVersion") == call.model.upstream_model:
                 obj["modelVersion"] = call.model.slug
+            if call.chain is not None:
+                echo_previous_id(call.chain, obj)
             out = orjson.dumps(obj)
         if call.chain is not None:
             call.chain.recorder.observe_body(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
         return Reply(200, out, self.reply_headers(call, stream=False))
 
-    def reply_headers(self, call: Call, *, stream: bool) -> Headers:
-        """Headers of a successful answer, whole or streamed."""
-        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
-        headers = self.headers(call.principal, call.inbound, overhead)
-        _add_degraded(headers, call)
-        _add_model_quota(headers, call, self.meter)
-        if not stream:
-            headers.append((b"content-type", b"application/json"))
-            return headers
-        headers += [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-        ]
-        return headers
-
     # ------------------------------------------------------------------ streaming
-    async def open_stream(self, call: Call) -> UpstreamResponse:
-        """Call the upstream streaming; an answer that is not an event stream is the
-        caller-facing error."""
-        codec = CODECS[call.upstream_protocol]
-        resp = await self._send(call)
-        content_type = resp.headers.get("content-type", "")
-        if resp.status >= 400 or not content_type.startswith("text/event-stream"):
-            # An error status, or a 200 whose body is a whole JSON object instead of an event
-            # stream (vendors do this for errors, spec §4.3 #4): read it and answer with a status.
-            raw = await resp.read()
-            try:
-                obj: Any = orjson.loads(raw) if raw else None
-            except orjson.JSONDecodeError:
-                obj = None
-            if resp.status >= 400:
-                raise error_from_upstream(resp.status, codec, obj, resp.headers.get("retry-after"))
-            if codec.is_error_body(obj):
-                raise rewrite_error_body(codec, obj)
-            raise GatewayError(
-                502,
-                "upstream_error",
-                f"the upstream answered a streaming request with {content_type or 'no content type'}",
-            )
-        call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
-        return resp
-
     async def _start_stream(self, call: Call) -> Reply | StreamReply:
         from bytespike.relay.frames import PassthroughFrames
         from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
@@ -418,8 +247,8 @@ class Gateway:
                 slug=call.model.slug,
                 forward_usage=call.forward_usage,
             )
-        if call.chain is not None and call.chain.store:
-            frames = RecordingFrames(frames, call.chain.recorder)
+        if call.chain is not None:
+            frames = chain_frames(call.chain, frames, is_passthrough=call.translation is None)
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
@@ -471,17 +300,3 @@ class Gateway:
         if call.hold is not None:
             self.meter.release(call.hold)
             call.hold = None
-
-
-def _add_model_quota(headers: Headers, call: Call, meter: Meter) -> None:
-    """A key with a per-model cap on the model called also reports what that cap leaves."""
-    left = meter.model_cap_remaining(call.principal, call.model.slug) if call.principal.model_caps else None
-    if left is not None:
-        headers.append((b"x-bytespike-model-quota-remaining-credits", micros_to_usd(left).encode()))
-
-
-def _add_degraded(headers: Headers, call: Call) -> None:
-    if call.translation is not None:
-        value = call.translation.degraded_header()
-        if value:
-            headers.append((b"x-bytespike-degraded", value.encode()))

@@ -24,7 +24,7 @@ from bytespike.protocols.gemini.parts import is_gemini_file_uri
 from bytespike.upstreams.media_fetch import FetchedMedia, MediaFetcher, MediaFetchError
 
 if TYPE_CHECKING:
-    from bytespike.relay.gateway import Call
+    from bytespike.relay.call import Call
 
 ACCEPT = {"image": ("image/",), "document": ("application/pdf",)}
 """What a fetched part may contain, by canonical media kind."""

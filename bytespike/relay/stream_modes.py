@@ -34,7 +34,8 @@ from bytespike.relay.upstream_errors import answer_error_from_stream
 from bytespike.upstreams.client import UpstreamResponse, UpstreamStreamError
 
 if TYPE_CHECKING:
-    from bytespike.relay.gateway import Call, Gateway
+    from bytespike.relay.call import Call
+    from bytespike.relay.gateway import Gateway
 
 
 def set_stream_mode(body: dict[str, Any], protocol: str, *, stream: bool) -> None:

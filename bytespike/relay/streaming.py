@@ -24,7 +24,8 @@ from typing import Any
 from bytespike.errors import GatewayError
 from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.sse import SSESplitter
-from bytespike.relay.gateway import Call, Gateway
+from bytespike.relay.call import Call
+from bytespike.relay.gateway import Gateway
 from bytespike.relay.upstream_errors import remap_stream_error
 from bytespike.upstreams.client import UpstreamResponse, UpstreamStreamError
 

@@ -197,3 +197,39 @@ async def test_an_expired_response_cannot_be_continued(gateway) -> None:
     finally:
         await sdk.close()
     assert len(await gateway.usage_rows(key.key_id)) == 1
+
+
+LIFECYCLE = ("response.created", "response.in_progress", "response.completed")
+"""Streamed events that carry the whole response object."""
+
+
+async def _answers(sdk: openai.AsyncOpenAI, *, stream: bool, **params: Any) -> list[Any]:
+    """The response objects the caller sees: the answer, or each lifecycle event's object."""
+    if not stream:
+        return [await sdk.responses.create(**params)]
+    events = [event async for event in await sdk.responses.create(stream=True, **params)]
+    objects = [event for event in events if event.type in LIFECYCLE]
+    assert [event.type for event in objects] == list(LIFECYCLE)
+    return [event.response for event in objects]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("model", ["gpt-5-4", "claude-sonnet-4-6"])
+async def test_the_answer_names_the_previous_response_id_the_caller_sent(gateway, model, stream) -> None:
+    """OpenAI (gpt-5-4 keeps the fast path) is sent the stored history instead of the id, so its
+    own response object says null; the caller still sees the id it sent, whole and in every
+    streamed response object, exactly as OpenAI would have answered. A translated route too."""
+    key = await gateway.funded_key()
+    marker = new_marker()
+    sdk = _sdk(gateway, key)
+    try:
+        first = await sdk.responses.create(model=model, input=f"First {marker}")
+        answers = await _answers(
+            sdk, stream=stream, model=model, input=f"Second {marker}", previous_response_id=first.id
+        )
+    finally:
+        await sdk.close()
+    assert first.previous_response_id is None
+    assert [answer.previous_response_id for answer in answers] == [first.id] * len(answers)
+    sent = (await upstream_requests(gateway, f"Second {marker}"))[-1]["body"]
+    assert "previous_response_id" not in sent

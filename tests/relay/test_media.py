@@ -189,24 +189,20 @@ async def test_fetch_refusals(relay_gateway, url: str, reason: str) -> None:
 
 
 async def test_gemini_keeps_the_links_it_reads_itself(relay_gateway) -> None:
-    """A YouTube link (no MIME type, as Gemini's docs write it) and Gemini's own file URI stay
-    fileData: nothing is fetched (this machine could not reach either)."""
+    """A YouTube link (no MIME type, as Gemini's docs write it) stays fileData: nothing is
+    fetched (this machine could not reach it). Gemini's own file URIs never get this far: they
+    name files of the gateway's shared account (tests/relay/test_vendor_state.py)."""
     client, _, _ = await _client(relay_gateway, "google-genai")
     marker = new_marker()
     youtube = "https://www.youtube.com/watch?v=9hE5-98ZeCg"
-    own_file = "https://generativelanguage.googleapis.com/v1beta/files/abc"
     sdk: Any = client.sdk  # type: ignore[attr-defined]
     try:
         await sdk.models.generate_content(
             model=GEMINI_MODEL,
-            contents=[
-                types.Part(file_data=types.FileData(file_uri=youtube)),
-                types.Part.from_uri(file_uri=own_file, mime_type="image/png"),
-                f"Watch {marker}",
-            ],
+            contents=[types.Part(file_data=types.FileData(file_uri=youtube)), f"Watch {marker}"],
         )
     finally:
         await client.close()
     [record] = await upstream_requests(relay_gateway, f"Watch {marker}")
     sent = [m.get("fileData", {}).get("file_uri") for m in _media(record["body"])]
-    assert sent == [youtube, own_file], record["body"]
+    assert sent == [youtube], record["body"]

@@ -131,3 +131,33 @@ async def test_a_bridged_responses_answer_can_be_continued(relay_gateway, mode) 
         m["content"] if isinstance(m["content"], str) else m["content"][0]["text"] for m in body["messages"]
     ]
     assert texts[:2] == [f"One {marker} [[sim:mode={mode}]]", first.output_text]
+
+
+@pytest.mark.parametrize("mode", list(UPSTREAM_MODE))
+async def test_a_bridged_openai_answer_names_the_previous_response_id(relay_gateway, mode) -> None:
+    """Responses caller, OpenAI Responses upstream in the other stream mode: the gateway encodes
+    the answer itself, and it names the previous_response_id the caller sent (OpenAI was sent
+    the stored history instead)."""
+    model = mode_model("openai", mode)
+    key = await relay_gateway.funded_key()
+    marker = new_marker()
+    sdk = openai.AsyncOpenAI(api_key=key.secret, base_url=relay_gateway.url + "/v1", max_retries=0)
+    params = {"model": model, "input": f"Two {marker} [[sim:mode={mode}]]"}
+    try:
+        first = await sdk.responses.create(model=model, input=f"One {marker}")
+        if mode == "whole":
+            events = [
+                e
+                async for e in await sdk.responses.create(
+                    stream=True, previous_response_id=first.id, **params
+                )
+            ]
+            answers = [e.response for e in events if e.type in ("response.created", "response.completed")]
+            assert len(answers) == 2
+        else:
+            answers = [await sdk.responses.create(previous_response_id=first.id, **params)]
+    finally:
+        await sdk.close()
+    assert [answer.previous_response_id for answer in answers] == [first.id] * len(answers)
+    [sent] = await upstream_requests(relay_gateway, f"Two {marker}")
+    assert "previous_response_id" not in sent["body"]
