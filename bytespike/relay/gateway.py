@@ -31,6 +31,7 @@ from bytespike.protocols.anthropic_messages import requests as am_requests
 from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.gemini import requests as gm_requests
 from bytespike.protocols.openai_chat import requests as oc_requests
+from bytespike.protocols.openai_chat.hosts import adapt_max_tokens_field
 from bytespike.protocols.openai_responses import requests as orp_requests
 from bytespike.relay.chaining import Chain, RecordingFrames, ResponseChains
 from bytespike.relay.media import inline_remote_media
@@ -271,6 +272,7 @@ class Gateway:
                 upstream_model=model.upstream_model,
                 provider=model.provider,
                 stream=call.upstream_stream,
+                max_tokens_field=model.max_tokens_field,
             )
         else:
             body = dict(call.body)
@@ -295,6 +297,7 @@ class Gateway:
             )
         elif call.upstream_protocol == openai_chat.NAME:
             body["model"] = model.upstream_model
+            adapt_max_tokens_field(body, model.max_tokens_field)
             if call.upstream_stream:
                 # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
                 call.forward_usage = oc_requests.wants_usage(body)
