@@ -70,7 +70,12 @@ class StripeCheckout:
         amount_micros: int,
         success_url: str,
         cancel_url: str,
+        wallet_id: int,
+        org: tuple[int, str] | None = None,
     ) -> CheckoutStart:
+        """Open a Checkout Session; ``org`` (id, name) when the payment goes to an org wallet,
+        which the product name and the metadata then say (the webhook credits the wallet the
+        payment row names either way)."""
         params: dict[str, Any] = {
             "mode": "payment",
             "customer_email": email,
@@ -83,11 +88,16 @@ class StripeCheckout:
                     "price_data": {
                         "currency": "usd",
                         "unit_amount": amount_micros // CENTS_TO_MICROS,
-                        "product_data": {"name": "bytespike credits"},
+                        "product_data": {"name": f"bytespike credits for {org[1]}" if org else "bytespike credits"},
                     },
                 }
             ],
-            "metadata": {"payment_row_id": str(payment_row_id), "user_id": str(user_id)},
+            "metadata": {
+                "payment_row_id": str(payment_row_id),
+                "user_id": str(user_id),
+                "wallet_id": str(wallet_id),
+                **({"org_id": str(org[0])} if org else {}),
+            },
         }
         import stripe
 

@@ -451,7 +451,7 @@ class Meter:
         """Debit ``record.cost_micros``, release the rest of the hold, and wait until it is durable.
 
         Raises a 503 `GatewayError` (the request is then not billed) when the hot state or the
-        database cannot take the charge."""
+        database cannot take the charge; never raises once the usage record is durable."""
         self._live.pop(hold.hold_id, None)
         settlement = None
         try:
@@ -484,6 +484,19 @@ class Meter:
                 "the usage record could not be written, so this request is not billed; retry",
                 retry_after=1,
             ) from exc
+        try:
+            self.metrics.inc(
+                "bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok"
+            )
+            await self._refresh_after_settle(hold, settlement)
+        except Exception:
+            # The request is billed: it must not fail now (the caller would retry and pay twice).
+            # The cached view is only for headers; the next request reads the state again.
+            self._stale_wallets.add(hold.wallet_id)
+            log.exception("request %s: billed, but the cached balance was not updated", record.request_id)
+
+    async def _refresh_after_settle(self, hold: Hold, settlement: Any) -> None:
+        """Cache the balance after a charge, for the reply's accounting headers."""
         if settlement is not None and settlement.view is not None:
             self._remember(settlement.view)
         elif settlement is not None and (
@@ -493,7 +506,6 @@ class Meter:
             # it again so the reply's accounting headers show the balance after this charge.
             with contextlib.suppress(StateUnavailable):
                 await self._observe_caps(hold.wallet_id, hold.keys)
-        self.metrics.inc("bytespike_settlements_total", result="duplicate" if settlement and settlement.duplicate else "ok")
 
     def _undo_if_unwritten(
         self, durable: asyncio.Future[None], hold: Hold, record: UsageRecord, settlement: Any

@@ -1,5 +1,8 @@
 """Wallet top-ups (spec §4.6): the $5–$1,250 limits, the bonus ladder, and crediting a payment.
 
+A top-up pays into the payer's own wallet or, for an owner or admin of an organization, into the
+org's wallet (`TOPUP_ROLES`); the payment row names the wallet, so confirming it needs no more.
+
 A confirmed payment moves the wallet once, in one transaction, as two ledger lines: the
 principal (``topup``) and, from $20 up, the bonus (``bonus``). Crediting is idempotent three
 ways: on the provider's event id (a replayed webhook), on the checkout (a second event about the
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bytespike.money import micros_to_usd, usd_to_micros
-from bytespike.storage import ledger
+from bytespike.storage import ledger, orgs
 from bytespike.storage import payments as payment_rows
 from bytespike.storage.accounts import get_user_wallet, utcnow
 from bytespike.storage.payments import PaymentRecord
@@ -33,6 +36,8 @@ BONUS_LADDER_BASIS_POINTS: tuple[tuple[int, int], ...] = (
     (0, 0),
 )
 """(paid at least, bonus in basis points), highest first: spec §4.6's ladder."""
+TOPUP_ROLES = frozenset({"owner", "admin"})
+"""Org roles that may top up the org's wallet; a plain member spends from it but cannot pay in."""
 
 
 class TopUpError(ValueError):
@@ -90,18 +95,26 @@ class Credit:
 
 
 async def start_payment(
-    engine: AsyncEngine, *, provider: str, user_id: int, amount_micros: int
+    engine: AsyncEngine, *, provider: str, user_id: int, amount_micros: int, org_id: int | None = None
 ) -> PaymentRecord:
-    """A pending payment for the user's own wallet; its ``checkout_id`` is set by the provider."""
+    """A pending payment into the user's own wallet, or into org ``org_id``'s wallet; its
+    ``checkout_id`` is set by the provider. Raises `TopUpError` (field ``org``) unless the user
+    is an owner or admin of that org (checked in the same transaction as the payment row)."""
     check_amount(amount_micros)
     async with engine.begin() as conn:
-        wallet = await get_user_wallet(conn, user_id)
+        if org_id is None:
+            wallet_id = (await get_user_wallet(conn, user_id)).id
+        else:
+            org = await orgs.get_org(conn, org_id)
+            if org is None or await orgs.membership(conn, org_id, user_id) not in TOPUP_ROLES:
+                raise TopUpError("only an owner or admin of the organization can top up its wallet", "org")
+            wallet_id = org.wallet_id
         return await payment_rows.insert_payment(
             conn,
             provider=provider,
             checkout_id=f"pending_{uuid.uuid4().hex}",
             user_id=user_id,
-            wallet_id=wallet.id,
+            wallet_id=wallet_id,
             amount_micros=amount_micros,
             now=utcnow(),
         )

@@ -5,13 +5,16 @@ no slot for (``seed``, ``safetySettings``, ``service_tier``, …), which an enco
 protocol must report as dropped, and bookkeeping that only lets the same protocol re-encode its
 own request byte-exactly (where a string was a list, per-part leftovers, original schemas),
 which means nothing to the caller and must not appear in ``X-ByteSpike-Degraded`` or trip
-``X-ByteSpike-Strict``. Containers of real fields are expanded to their field names.
+``X-ByteSpike-Strict``. Containers of real fields are expanded to their field names, and
+Gemini's per-part leftovers, which hold both, to the wire paths of the real ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from bytespike.protocols.gemini.contents import PART_EXTRAS, foreign_part_fields
 
 FIELD_CONTAINERS = {
     "openai_chat": frozenset({"fields"}),
@@ -24,7 +27,7 @@ BOOKKEEPING = {
     "anthropic_messages": frozenset(
         {"nested", "part_fields", "tool_fields", "output_format", "thinking_type"}
     ),
-    "gemini": frozenset({"partExtras", "functionDeclarations", "toolConfig", "responseSchema"}),
+    "gemini": frozenset({"functionDeclarations", "toolConfig", "responseSchema"}),
     "openai_responses": frozenset(
         {
             "media_options",
@@ -69,6 +72,10 @@ def foreign_fields(protocol: str, extras: Mapping[str, Any]) -> list[str]:
                 fmt = custom.get("format") if isinstance(custom, Mapping) else None
                 if isinstance(fmt, Mapping) and fmt.get("type") == "grammar":
                     names.append(f"tools[{i}].custom.format")
+        elif protocol == "gemini" and key == PART_EXTRAS:
+            # Set-aside part fields: the re-encoding aid of a Gemini upstream, real fields for any
+            # other (videoMetadata, mediaResolution, …).
+            names.extend(foreign_part_fields(value))
         elif protocol == "anthropic_messages" and key == "server_tools":
             # Anthropic-hosted tools (web_search_…, code_execution_…) run only at Anthropic.
             names.extend(f"tools[{position}]" for position, _ in value)

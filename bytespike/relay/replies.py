@@ -3,6 +3,7 @@ overhead measure; and a `GatewayError` rendered in the caller's protocol."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from bytespike.access.principal import Principal
@@ -13,6 +14,8 @@ from bytespike.protocols import anthropic_messages
 from bytespike.protocols.codecs import CODECS
 from bytespike.relay.call import Call
 from bytespike.relay.outcome import Headers, Inbound, Reply
+
+log = logging.getLogger("bytespike.relay")
 
 
 class Replies:
@@ -56,11 +59,18 @@ class Replies:
         return Reply(codec.error_status(err), codec.encode_error(err, inbound.request_id), headers)
 
     def reply_headers(self, call: Call, *, stream: bool) -> Headers:
-        """Headers of a successful answer, whole or streamed."""
-        overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
-        headers = self.headers(call.principal, call.inbound, overhead)
-        _add_degraded(headers, call)
-        _add_model_quota(headers, call, self.meter)
+        """Headers of a successful answer, whole or streamed. Never raises: a whole answer is
+        already billed when they are built, and a billed request must not turn into an error the
+        caller would retry and pay again (docs/billing.md). Headers that cannot be computed are
+        left out, and the failure logged."""
+        try:
+            overhead = (time.perf_counter() - call.inbound.started) * 1000 - call.upstream_ms
+            headers = self.headers(call.principal, call.inbound, overhead)
+            _add_degraded(headers, call)
+            _add_model_quota(headers, call, self.meter)
+        except Exception:
+            log.exception("request %s: answer headers failed; sent without them", call.inbound.request_id)
+            headers = self.headers(None, call.inbound)
         if not stream:
             headers.append((b"content-type", b"application/json"))
             return headers

@@ -99,8 +99,9 @@ async def _assembled_reply(gateway: Gateway, call: Call) -> Reply:
     out = codecs.encode_response(response, slug=call.model.slug, request_id=call.inbound.request_id)
     if call.chain is not None:
         call.chain.recorder.observe_body(out)
+    body = orjson.dumps(out)  # before settling: nothing after it may fail (Gateway.reply_headers)
     await gateway.settle(call, response.usage, rule="completed", ttft_ms=None)
-    return Reply(200, orjson.dumps(out), gateway.reply_headers(call, stream=False))
+    return Reply(200, body, gateway.reply_headers(call, stream=False))
 
 
 async def _assemble(codecs: AnswerCodecs, resp: UpstreamResponse) -> Response:

@@ -130,13 +130,21 @@ def _upstream_decoder_options(t: Translation) -> dict[str, Any]:
 
 
 def encode_upstream_body(
-    t: Translation, *, upstream_model: str, provider: str, stream: bool
+    t: Translation,
+    *,
+    upstream_model: str,
+    provider: str,
+    stream: bool,
+    max_tokens_field: str | None = None,
 ) -> dict[str, Any]:
+    """``max_tokens_field``: where a Chat upstream reads the token limit (the catalogue's
+    ``ModelEntry.max_tokens_field``); None: its flavor's own."""
     opts: dict[str, Any] = {}
     if t.upstream == anthropic_messages.NAME:
         opts["version"] = "2023-06-01"
     elif t.upstream == openai_chat.NAME:
         opts["flavor"] = "deepseek" if provider == "deepseek" else "openai"
+        opts["max_tokens_field"] = max_tokens_field
     try:
         body = codec(t.upstream).requests.encode_request(t.request, model=upstream_model, deg=t.deg, **opts)
     except StrictModeViolation as exc:

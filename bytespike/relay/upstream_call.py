@@ -12,6 +12,7 @@ from bytespike.errors import GatewayError
 from bytespike.protocols import anthropic_messages, gemini, openai_chat
 from bytespike.protocols.codecs import CODECS
 from bytespike.protocols.openai_chat import requests as oc_requests
+from bytespike.protocols.openai_chat.hosts import adapt_max_tokens_field
 from bytespike.relay.call import Call
 from bytespike.relay.stream_modes import set_stream_mode
 from bytespike.relay.translation import encode_upstream_body
@@ -39,6 +40,7 @@ class UpstreamCaller:
                 upstream_model=model.upstream_model,
                 provider=model.provider,
                 stream=call.upstream_stream,
+                max_tokens_field=model.max_tokens_field,
             )
         else:
             body = dict(call.body)
@@ -63,6 +65,7 @@ class UpstreamCaller:
             )
         elif call.upstream_protocol == openai_chat.NAME:
             body["model"] = model.upstream_model
+            adapt_max_tokens_field(body, model.max_tokens_field)
             if call.upstream_stream:
                 # Always ask for the usage chunk: billing needs it (spec §3.3, issue 2 #6).
                 call.forward_usage = oc_requests.wants_usage(body)

@@ -31,6 +31,26 @@ PROTOCOL_OF_PROVIDER = {
 }
 
 
+MAX_TOKENS_FIELD_OF_PROVIDER = {
+    "openai": "max_completion_tokens",  # max_tokens is deprecated there and refused by reasoning models
+    # https://api-docs.deepseek.com/api/create-chat-completion documents max_tokens only.
+    "deepseek": "max_tokens",
+    # Volcengine Ark: max_completion_tokens bounds answer + reasoning like OpenAI's; its
+    # max_tokens leaves the reasoning out (https://docs.byteplus.com/docs/ModelArk/1494384).
+    "doubao": "max_completion_tokens",
+    # MiniMax and Moonshot deprecate max_tokens for max_completion_tokens
+    # (https://platform.minimax.io/docs/api-reference/text-chat, https://platform.kimi.ai/docs/api/chat).
+    "minimax": "max_completion_tokens",
+    "moonshot": "max_completion_tokens",
+    # https://docs.bigmodel.cn/api-reference documents max_tokens only.
+    "zhipu": "max_tokens",
+}
+"""Which field an OpenAI Chat vendor reads the output-token limit from; a model row's
+``max_tokens_field`` overrides it. Vendors not listed (an operator's ``[upstreams.<name>]``) get
+``max_tokens``, the field every OpenAI-compatible server has read from the start."""
+DEFAULT_MAX_TOKENS_FIELD = "max_tokens"
+MAX_TOKENS_FIELDS = frozenset({"max_completion_tokens", "max_tokens"})
+
 UPSTREAM_STREAM_MODES = frozenset({"both", "never", "only"})
 """Values of a model's ``upstream_stream``: which call modes its vendor serves."""
 
@@ -71,6 +91,11 @@ class ModelEntry:
     """Which call modes the vendor serves for this model: ``both``; ``never`` (it cannot stream,
     so a streaming caller gets a stream the relay synthesizes from the whole answer); ``only`` (it
     only streams, so a non-streaming caller gets the answer assembled from the stream)."""
+
+    max_tokens_field: str = "max_completion_tokens"
+    """Where an OpenAI Chat body for this model carries the token limit: ``max_completion_tokens``
+    or ``max_tokens`` (the row's ``max_tokens_field``, else its vendor's,
+    `MAX_TOKENS_FIELD_OF_PROVIDER`); translated and fast-path bodies alike (docs/translation.md §1)."""
 
     def streams_upstream(self, caller_streams: bool) -> bool:
         """Whether the vendor is called streaming, for a caller that does or does not stream."""
@@ -158,6 +183,7 @@ def _model(raw: Mapping[str, Any]) -> ModelEntry:
             price_source=str(raw.get("price_source", "config")),
             created=int(raw.get("created", 0)),
             upstream_stream=_upstream_stream(raw.get("upstream_stream", "both")),
+            max_tokens_field=_max_tokens_field(raw.get("max_tokens_field"), provider),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogueError(f"model entry {raw.get('slug', '?')!r} is invalid: {exc!r}") from exc
@@ -166,6 +192,17 @@ def _model(raw: Mapping[str, Any]) -> ModelEntry:
 def _upstream_stream(value: Any) -> str:
     if value not in UPSTREAM_STREAM_MODES:
         raise ValueError(f"upstream_stream must be one of {sorted(UPSTREAM_STREAM_MODES)}, got {value!r}")
+    return str(value)
+
+
+def _max_tokens_field(value: Any, provider: str) -> str:
+    if value is None:
+        if provider in MAX_TOKENS_FIELD_OF_PROVIDER:
+            return MAX_TOKENS_FIELD_OF_PROVIDER[provider]
+        # Anthropic and Gemini models meet a Chat host only in the demo, standing in for OpenAI.
+        return "max_completion_tokens" if provider in PROTOCOL_OF_PROVIDER else DEFAULT_MAX_TOKENS_FIELD
+    if value not in MAX_TOKENS_FIELDS:
+        raise ValueError(f"max_tokens_field must be one of {sorted(MAX_TOKENS_FIELDS)}, got {value!r}")
     return str(value)
 
 

@@ -24,6 +24,7 @@ from bytespike.relay.count_tokens import count_tokens
 from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply, StreamReply
 from bytespike.web.asgi import read_body, send_reply, send_stream, until_disconnect
+from bytespike.web.client_address import client_ip
 from bytespike.web.models_list import models_reply
 from bytespike.web.route_registry import RouteSpec
 
@@ -95,28 +96,6 @@ class InferenceSurfaces:
             return
         await self.fallback(scope, receive, send)
 
-    def _client_ip(self, scope: dict, headers: list[tuple[bytes, bytes]]) -> str | None:
-        client = scope.get("client")
-        ip = client[0] if client else None
-        if not self._proxies or ip is None:
-            return ip
-        try:
-            trusted = any(ipaddress.ip_address(ip) in net for net in self._proxies)
-        except ValueError:
-            return ip
-        if not trusted:
-            return ip
-        for name, value in headers:
-            if name == b"x-forwarded-for":
-                # Rightmost address not belonging to a trusted proxy is the client.
-                for hop in reversed([h.strip() for h in value.decode("latin-1").split(",")]):
-                    try:
-                        if not any(ipaddress.ip_address(hop) in net for net in self._proxies):
-                            return hop
-                    except ValueError:
-                        return ip
-        return ip
-
     async def _inference(
         self,
         scope: dict,
@@ -138,7 +117,7 @@ class InferenceSurfaces:
             body=None,
             body_size=0,
             credential="",
-            client_ip=self._client_ip(scope, headers),
+            client_ip=client_ip(scope, self._proxies),
             request_id=request_id,
             started=started,
             model=model,
@@ -190,7 +169,7 @@ class InferenceSurfaces:
             body=None,
             body_size=0,
             credential="",
-            client_ip=self._client_ip(scope, headers),
+            client_ip=client_ip(scope, self._proxies),
             request_id=new_request_id(),
             started=time.perf_counter(),
         )

@@ -12,11 +12,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import pytest
+from google.genai import errors as genai_errors
+from google.genai import types
 
-from tests.conformance.clients import CLIENTS, AnthropicClient, Ask, Client, GeminiClient
+from tests.conformance.clients import (
+    CLIENTS,
+    PNG_BASE64,
+    PNG_MEDIA_TYPE,
+    AnthropicClient,
+    Ask,
+    Client,
+    GeminiClient,
+)
 from tests.conformance.upstream import UPSTREAMS
 from tests.support import gateway as harness
 from tests.web.billing import assert_not_billed
@@ -170,6 +181,38 @@ async def test_lossless_translation_reports_nothing_and_passes_strict_mode(
         assert reply.degraded is None, reply.headers
         assert reply.text.endswith("You said: Nothing to drop here")
     assert len(await gateway.usage_rows(key.key_id)) == 2
+
+
+async def test_a_gemini_part_s_media_resolution_is_reported_or_refused(gateway) -> None:
+    """google-genai's per-part ``media_resolution`` has no counterpart at OpenAI: it is named in
+    X-ByteSpike-Degraded (the image itself is sent), and X-ByteSpike-Strict refuses it, free."""
+    key = await gateway.funded_key()
+    before = await gateway.balance(key.wallet_id)
+    sdk = GeminiClient(gateway.url, key.secret).sdk
+    marker = new_marker()
+    image = types.Part(
+        inline_data=types.Blob(mime_type=PNG_MEDIA_TYPE, data=base64.b64decode(PNG_BASE64)),
+        media_resolution=types.PartMediaResolution(level=types.PartMediaResolutionLevel.MEDIA_RESOLUTION_LOW),
+    )
+    contents = [types.Content(role="user", parts=[types.Part(text=f"What is this? {marker}"), image])]
+    try:
+        response = await sdk.models.generate_content(model="gpt-5-4", contents=contents)
+        with pytest.raises(genai_errors.APIError) as caught:
+            await sdk.models.generate_content(
+                model="gpt-5-4",
+                contents=[types.Content(role="user", parts=[types.Part(text=f"Strict {marker}"), image])],
+                config=types.GenerateContentConfig(http_options=types.HttpOptions(headers=STRICT)),
+            )
+    finally:
+        await sdk.aclose()
+    headers = {k.lower(): v for k, v in (response.sdk_http_response.headers or {}).items()}
+    assert headers["x-bytespike-degraded"] == "contents[0].parts[1].mediaResolution"
+    [record] = await upstream_requests(gateway, marker)  # the strict one never left the gateway
+    assert record["body"]["messages"][0]["content"][1]["type"] == "image_url"
+    assert caught.value.code == 400
+    assert str(caught.value.message).startswith("contents[0].parts[1].mediaResolution:")
+    rows = await gateway.usage_rows(key.key_id)
+    assert len(rows) == 1 and before - await gateway.balance(key.wallet_id) == rows[0]["cost_micros"]
 
 
 # ---------------------------------------------------------------------------- token counting

@@ -232,6 +232,90 @@ def test_the_default_detail_is_not_reported(target: str) -> None:
     assert deg.dropped == []
 
 
+# ---------------------------------------------------------------- (c2) a Gemini caller's part fields
+
+def _tool_turns(name: str, **function_response: Any) -> list[dict[str, Any]]:
+    """A model turn calling ``name`` and the user turn answering it with ``function_response``."""
+    return [
+        {"role": "model", "parts": [{"functionCall": {"name": name, "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": name, **function_response}}]},
+    ]
+
+
+ICON = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+GEMINI_PART_FIELDS = {
+    "contents": [
+        {
+            "role": "user",
+            "parts": [
+                {"text": "Describe both.", "partMetadata": {"source": "upload-7"}},
+                {
+                    "inlineData": {"mimeType": "image/png", "data": ICON},
+                    "mediaResolution": {"level": "MEDIA_RESOLUTION_LOW"},
+                },
+                {
+                    "fileData": {"mimeType": "image/png", "fileUri": "https://example.com/a.png"},
+                    "videoMetadata": {"startOffset": "1s", "endOffset": "2s"},
+                },
+            ],
+        },
+        *_tool_turns("look", response={"output": "a cat"}, willContinue=True, scheduling="WHEN_IDLE"),
+    ]
+}
+GEMINI_PART_FIELD_NAMES = [
+    "contents[0].parts[0].partMetadata",
+    "contents[0].parts[1].mediaResolution",
+    "contents[0].parts[2].videoMetadata",
+    "contents[2].parts[0].functionResponse.willContinue",
+    "contents[2].parts[0].functionResponse.scheduling",
+]
+"""The part-level fields of protocols.md §4.2 no canonical part holds."""
+
+
+@pytest.mark.parametrize("target", ["anthropic", "openai", "deepseek", "responses"])
+def test_a_gemini_caller_s_part_fields_are_reported_and_refused_in_strict_mode(target: str) -> None:
+    body = GEMINI_PART_FIELDS
+    if target == "deepseek":  # DeepSeek reads no images: keep the text and the tool turn
+        body = {"contents": [{"role": "user", "parts": body["contents"][0]["parts"][:1]}, *body["contents"][1:]]}
+    _, deg = translate("gemini", target, body)
+    names = GEMINI_PART_FIELD_NAMES
+    expected = [names[0], *names[3:]] if target == "deepseek" else names
+    assert [name for name in _dropped(deg) if name.startswith("contents[")] == expected
+    with pytest.raises(GatewayError) as err:
+        translate("gemini", target, body, strict=True)
+    assert err.value.status == 400 and err.value.param == expected[0]
+
+
+def test_gemini_state_and_empty_part_fields_are_not_reported() -> None:
+    body = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "Hi", "thought": False},
+                    {"inlineData": {"mimeType": "image/png", "data": ICON}, "thoughtSignature": "c2ln"},
+                    {"inlineData": {"mimeType": "image/png", "data": ICON}, "videoMetadata": None},
+                ],
+            }
+        ]
+    }
+    for target in ("anthropic", "openai", "responses"):
+        _, deg = translate("gemini", target, body, strict=True)
+        assert deg.dropped == [], target
+
+
+def test_a_function_response_s_own_media_fields_are_reported() -> None:
+    media = [
+        {"inlineData": {"mimeType": "image/png", "data": ICON, "displayName": "s.png"}},
+        {"inlineData": {"mimeType": "image/png", "data": ICON}},
+    ]
+    body = {"contents": _tool_turns("shot", response={"output": "taken"}, parts=media)}
+    out, deg = translate("gemini", "anthropic", body)
+    assert _dropped(deg) == ["contents[1].parts[0].functionResponse.parts[0].inlineData.displayName"]
+    images = [b for b in out["messages"][1]["content"][0]["content"] if b["type"] == "image"]
+    assert len(images) == 2  # the media themselves are carried
+
+
 # ---------------------------------------------------------------- (d) drops on the way back
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -150,3 +150,49 @@ async def test_the_models_list_filters_them_by_vendor_name(gateway) -> None:
         "minimax": [("minimax-m2-7", "minimax")],
         "bytedance": [("doubao-seed-1-5-pro", "bytedance"), ("doubao-seed-2-0-pro", "bytedance")],
     }
+
+
+@pytest.mark.parametrize(
+    ("slug", "field"),
+    [("glm-5.1", "max_tokens"), ("deepseek-v4-flash", "max_tokens"), ("kimi-k2-6", "max_completion_tokens")],
+)
+async def test_a_chat_caller_s_token_limit_reaches_the_field_its_vendor_reads(gateway, slug: str, field: str) -> None:
+    """The fast path: the OpenAI SDK's ``max_completion_tokens`` is moved to ``max_tokens`` for a
+    vendor that reads only that one (it would answer at its own default length otherwise)."""
+    key = await gateway.funded_key()
+    marker = new_marker()
+    client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=key.secret, max_retries=0)
+    try:
+        await client.chat.completions.create(
+            model=slug, max_completion_tokens=40, messages=[{"role": "user", "content": f"Hi {marker}"}]
+        )
+    finally:
+        await client.close()
+    body = (await only_upstream_request(gateway, marker))["body"]
+    assert {k: v for k, v in body.items() if k.startswith("max_")} == {field: 40}
+
+
+@pytest.mark.parametrize(("slug", "field"), [("glm-5.1", "max_tokens"), ("minimax-m2-7", "max_completion_tokens")])
+async def test_a_translated_token_limit_reaches_the_field_its_vendor_reads(gateway, slug: str, field: str) -> None:
+    key = await gateway.funded_key()
+    marker = new_marker()
+    client = anthropic.AsyncAnthropic(base_url=gateway.url, api_key=key.secret, max_retries=0)
+    try:
+        await client.messages.create(
+            model=slug, max_tokens=64, messages=[{"role": "user", "content": f"Hi {marker}"}]
+        )
+    finally:
+        await client.close()
+    body = (await only_upstream_request(gateway, marker))["body"]
+    assert {k: v for k, v in body.items() if k.startswith("max_")} == {field: 64}
+
+
+def test_an_operator_s_vendor_reads_max_tokens_unless_its_rows_say_otherwise() -> None:
+    row = {"family": "llama", "provider": "together", "protocol": "openai_chat", "price": {"input": 1, "output": 2}}
+    catalogue = load_catalogue(
+        {"models": [{**row, "slug": "a"}, {**row, "slug": "b", "max_tokens_field": "max_completion_tokens"}]}
+    )
+    assert (catalogue.models["a"].max_tokens_field, catalogue.models["b"].max_tokens_field) == (
+        "max_tokens",
+        "max_completion_tokens",
+    )

@@ -26,6 +26,11 @@ from bytespike.protocols.gemini.signatures import SKIP_SIGNATURE_SENTINEL
 PART_EXTRAS = "partExtras"
 """``Request.extras["gemini"]`` / ``Response.provider_data["gemini"]`` key of the set-aside wire
 fields: ``{"i.j": {"field": <data field>, "extra": {…}}}``."""
+VENDOR_STATE = frozenset({"thoughtSignature"})
+"""Set-aside part fields that are Gemini's own state, echoed only to Gemini (DESIGN.md §2): a
+signature on a media part is not a field another vendor fails to honour."""
+MEDIA_DATA_KEYS = frozenset({"mimeType", "data", "fileUri"})
+"""What ``inlineData``/``fileData`` hold that `MediaPart` carries."""
 
 
 def decode_contents(contents: list[Any]) -> tuple[tuple[Message, ...], dict[str, Any]]:
@@ -53,6 +58,56 @@ def decode_contents(contents: list[Any]) -> tuple[tuple[Message, ...], dict[str,
         previous_is_model = role == "model"
         messages.append(Message("assistant" if role == "model" else "user", tuple(parts)))
     return tuple(messages), extras
+
+
+def foreign_part_fields(part_extras: Mapping[str, Any]) -> list[str]:
+    """Wire paths (``contents[i].parts[j].mediaResolution``…) of the set-aside part fields that an
+    encoder for another protocol leaves out: ``videoMetadata``, ``mediaResolution``,
+    ``partMetadata``, ``functionResponse.willContinue``/``scheduling``, a media object's own extra
+    keys, any field unknown today. Not reported: Gemini's signatures (`VENDOR_STATE`), ``thought:
+    false`` and empty values, which say nothing the target misses."""
+    names: list[str] = []
+    for position, saved in part_extras.items():
+        if not isinstance(saved, Mapping):
+            continue
+        i, _, j = position.partition(".")
+        base = f"contents[{i}].parts[{j}]"
+        for key, value in (saved.get("extra") or {}).items():
+            if key in VENDOR_STATE or _says_nothing(value) or (key == "thought" and value is False):
+                continue
+            if key == saved.get("field") and isinstance(value, Mapping):
+                names += _inner_fields(f"{base}.{key}", value)
+            else:
+                names.append(f"{base}.{key}")
+    return names
+
+
+def _inner_fields(path: str, inner: Mapping[str, Any]) -> list[str]:
+    """The keys set aside inside a part's data object; a function response's media ``parts`` are
+    carried as content, so only their own extra keys count."""
+    names: list[str] = []
+    for key, value in inner.items():
+        if _says_nothing(value):
+            continue
+        if key != "parts" or not isinstance(value, list):
+            names.append(f"{path}.{key}")
+            continue
+        for k, item in enumerate(value):
+            for item_key, item_value in camel_keys(item).items() if isinstance(item, dict) else ():
+                media = camel_keys(item_value) if isinstance(item_value, dict) else None
+                if item_key in ("inlineData", "fileData") and media is not None:
+                    names += [
+                        f"{path}.parts[{k}].{item_key}.{m}"
+                        for m, v in media.items()
+                        if m not in MEDIA_DATA_KEYS and not _says_nothing(v)
+                    ]
+                elif not _says_nothing(item_value):
+                    names.append(f"{path}.parts[{k}].{item_key}")
+    return names
+
+
+def _says_nothing(value: Any) -> bool:
+    return value is None or value == {} or value == []
 
 
 def _name_calls(parts: list[Part], i: int) -> list[list[Any]]:

@@ -7,7 +7,8 @@ What only Gemini understands is kept in ``Request.extras["gemini"]``: ``safetySe
 ``generationConfig`` (knobs with no canonical slot); ``toolConfig`` (when the tool choice cannot
 say all of it); ``functionDeclarations`` (per-name declaration fields such as ``behavior``, and
 an OpenAPI ``parameters``); ``responseSchema`` (an OpenAPI response schema); ``partExtras``
-(part fields such as ``videoMetadata``, `contents.PART_EXTRAS`).
+(part fields such as ``videoMetadata``, `contents.PART_EXTRAS`; other protocols' encoders report
+them, `contents.foreign_part_fields`).
 
 Thought signatures (protocols.md §4.7): Gemini's own come back byte-exact; signatures issued by
 other protocols are never sent to Gemini (reported as dropped); in each model turn that has

@@ -6,13 +6,23 @@
 ``developer`` role, ``n``, ``seed``, ``parallel_tool_calls``, ``user`` or ``json_schema``
 (https://api-docs.deepseek.com/api/create-chat-completion,
 https://api-docs.deepseek.com/guides/thinking_mode).
+
+The other OpenAI-compatible vendors (doubao, minimax, zhipu, moonshot, an operator's own) take
+the ``openai`` flavor; what differs between them and OpenAI is where the token limit goes, which
+the catalogue says per model (``max_tokens_field``) for translated and forwarded bodies alike.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 Flavor = Literal["openai", "deepseek"]
+MAX_TOKENS_FIELD_OF_FLAVOR: dict[Flavor, str] = {
+    "openai": "max_completion_tokens",
+    "deepseek": "max_tokens",
+}
+"""Where each flavor's host reads the token limit when `encode_request` is not told (the
+catalogue's ``max_tokens_field`` tells it per model: ``max_completion_tokens`` or ``max_tokens``)."""
 
 DEEPSEEK_FIELDS = frozenset(
     {"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "stream_options", "max_tokens"}
@@ -28,3 +38,14 @@ def deepseek_effort(effort: str) -> str:
     """DeepSeek's two effort levels: it maps low/medium to high and xhigh to max itself (thinking
     mode guide); minimal has no counterpart, so it goes to the lower one as well."""
     return "max" if effort in ("xhigh", "max") else "high"
+
+
+def adapt_max_tokens_field(body: dict[str, Any], field: str) -> None:
+    """Rename a forwarded Chat body's ``max_completion_tokens`` to ``max_tokens`` for a host that
+    reads only ``max_tokens`` (it would ignore the other and answer at its own default length);
+    the limit is kept. A caller's legacy ``max_tokens`` is left alone for every host: the
+    ``max_completion_tokens`` hosts accept it too, with the meaning the caller chose."""
+    if field == "max_tokens" and "max_completion_tokens" in body:
+        value = body.pop("max_completion_tokens")
+        if value is not None:
+            body["max_tokens"] = value

@@ -44,6 +44,7 @@ from bytespike.protocols.openai_chat import NAME
 from bytespike.protocols.openai_chat.hosts import (
     DEEPSEEK_FIELDS,
     DEEPSEEK_THINKING_REJECTS,
+    MAX_TOKENS_FIELD_OF_FLAVOR,
     Flavor,
     deepseek_effort,
 )
@@ -370,9 +371,18 @@ def _copy_fields(
 
 
 def encode_request(
-    req: Request, *, model: str, deg: Degradations, flavor: Flavor = "openai"
+    req: Request,
+    *,
+    model: str,
+    deg: Degradations,
+    flavor: Flavor = "openai",
+    max_tokens_field: str | None = None,
 ) -> dict[str, Any]:
-    """A canonical request as an OpenAI Chat body for ``flavor``'s host; drops go to ``deg``."""
+    """A canonical request as an OpenAI Chat body for ``flavor``'s host; drops go to ``deg``.
+
+    ``max_tokens_field`` is the field the host reads the token limit from (the catalogue's
+    ``max_tokens_field``); None means the flavor's own. A Chat caller's legacy ``max_tokens`` is
+    written back as such unless the host reads only ``max_tokens`` anyway."""
     own = req.extras.get(NAME, {})
     for protocol, extras in req.extras.items():
         if protocol != NAME:
@@ -385,8 +395,8 @@ def encode_request(
         raise invalid_request("messages: at least one message is required", "messages")
     body: dict[str, Any] = {"model": model, "messages": messages}
     if req.max_tokens is not None:
-        native_field = flavor == "openai" and layout.get("max_tokens_field") != "max_tokens"
-        body["max_completion_tokens" if native_field else "max_tokens"] = req.max_tokens
+        field = max_tokens_field or MAX_TOKENS_FIELD_OF_FLAVOR[flavor]
+        body[layout.get("max_tokens_field", field)] = req.max_tokens
     if req.temperature is not None:
         body["temperature"] = req.temperature
     if req.top_p is not None:

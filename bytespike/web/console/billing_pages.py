@@ -1,5 +1,8 @@
 """Billing: the wallet, top-ups (Stripe Checkout or the development provider), the ledger,
-the low-balance threshold, and Stripe's webhook (the only way a Stripe payment is credited)."""
+the low-balance threshold, and Stripe's webhook (the only way a Stripe payment is credited).
+
+``?org=<id>`` shows an org's wallet and ledger to its members; its owners and admins top it up
+from there, through the same `accounting.topups` path as the personal wallet."""
 
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bytespike.access.console_accounts import AccountError
-from bytespike.access.console_views import ConsoleViews
+from bytespike.access.console_views import ConsoleViews, OrgWallet
 from bytespike.accounting import topups
 from bytespike.accounting.checkout import WebhookSignatureError
-from bytespike.accounting.topups import BONUS_LADDER_BASIS_POINTS, TopUpError
+from bytespike.accounting.topups import BONUS_LADDER_BASIS_POINTS, TOPUP_ROLES, TopUpError
+from bytespike.storage.payments import PaymentRecord
 from bytespike.web.console.services import ConsoleServices
 from bytespike.web.console.views import Visit, redirect
 
@@ -21,7 +25,7 @@ log = logging.getLogger("bytespike.console.billing")
 LEDGER_KINDS = ("topup", "bonus", "refund", "admin_credit", "admin_debit", "subscription_renew")
 PAGE_SIZE = 25
 NOTICES = {
-    "paid": "Payment received: the credits are in your wallet.",
+    "paid": "Payment received: the credits are in the wallet.",
     "cancelled": "The payment was cancelled; nothing was charged.",
     "threshold": "The low-balance threshold is saved.",
 }
@@ -36,6 +40,21 @@ def _ladder() -> list[dict[str, str]]:
         rows.append({"low": low, "high": high, "bonus": f"{basis_points / 100:g}%"})
         upper = floor
     return list(reversed(rows))
+
+
+def billing_url(org: OrgWallet | None, notice: str | None = None) -> str:
+    """The Billing page of the personal wallet or of ``org``'s, with a notice."""
+    params = [f"org={org.org.id}"] if org else []
+    params += [f"notice={notice}"] if notice else []
+    return "/billing" + ("?" + "&".join(params) if params else "")
+
+
+async def _payment_org(visit: Visit, payment: PaymentRecord | None) -> OrgWallet | None:
+    """The org whose wallet a payment of the visitor's goes to, if it is an org's."""
+    if payment is None:
+        return None
+    wallets = await ConsoleViews(visit.services.engine).org_wallets(payment.user_id)
+    return next((w for w in wallets if w.org.wallet_id == payment.wallet_id), None)
 
 
 def provider_name(services: ConsoleServices) -> str | None:
@@ -75,6 +94,7 @@ async def billing(visit: Visit, *, errors: dict[str, str] | None = None, amount:
         org=org,
         scope=f"org={org.org.id}&" if org else "",
         amount=amount,
+        can_top_up=org is None or org.role in TOPUP_ROLES,
         account=account,
         ledger=ledger,
         kind=kind,
@@ -94,16 +114,28 @@ async def billing_page(visit: Visit) -> Response:
 
 
 async def top_up(visit: Visit) -> Response:
+    """Start a top-up of the visitor's wallet, or with ``?org=`` of that org's wallet (owners and
+    admins only: 403 for a member, 404 for anyone else)."""
     assert visit.user is not None
     services = visit.services
     raw = visit.field("amount")
     provider = provider_name(services)
+    org = None
+    if visit.request.query_params.get("org"):
+        wallets = await ConsoleViews(services.engine).org_wallets(visit.user.id)
+        org = next((w for w in wallets if str(w.org.id) == visit.request.query_params["org"]), None)
+        if org is None:
+            return visit.render("error.html", status=404, title="Not found", message="No such organization.")
     try:
         amount = topups.parse_amount(raw)
         if provider is None:
             raise TopUpError("top-ups are not configured on this server (no Stripe keys)")
         payment = await topups.start_payment(
-            services.engine, provider=provider, user_id=visit.user.id, amount_micros=amount
+            services.engine,
+            provider=provider,
+            user_id=visit.user.id,
+            amount_micros=amount,
+            org_id=org.org.id if org else None,
         )
         if services.stripe is not None:
             started = await services.stripe.start(
@@ -112,13 +144,17 @@ async def top_up(visit: Visit) -> Response:
                 email=visit.user.email,
                 amount_micros=amount,
                 success_url=f"{visit.base_url}/billing/return?payment={payment.id}",
-                cancel_url=f"{visit.base_url}/billing?notice=cancelled",
+                cancel_url=visit.base_url + billing_url(org, "cancelled"),
+                wallet_id=payment.wallet_id,
+                org=(org.org.id, org.org.name) if org else None,
             )
             await topups.attach_checkout(services.engine, payment.id, started.checkout_id)
             return redirect(started.url)
         await topups.attach_checkout(services.engine, payment.id, f"dev_{payment.id}")
         return redirect(f"/billing/dev-checkout/{payment.id}")
     except TopUpError as exc:
+        if exc.field == "org":
+            return visit.render("error.html", status=403, title="Not allowed", message=str(exc))
         return await billing(visit, errors={"amount": str(exc)}, amount=raw)
 
 
@@ -131,6 +167,7 @@ async def dev_checkout(visit: Visit) -> Response:
     )
     if payment is None or payment.provider != "dev" or not services.dev_payments:
         return visit.render("error.html", status=404, title="Not found", message="No such payment.")
+    org = await _payment_org(visit, payment)
     if visit.request.method == "POST":
         if visit.field("action") == "pay" and payment.status == "pending":
             await topups.credit_payment(
@@ -142,12 +179,14 @@ async def dev_checkout(visit: Visit) -> Response:
                 receipt={"method": "development"},
                 moved=services.management.wallet_moved,
             )
-            return redirect("/billing?notice=paid")
+            return redirect(billing_url(org, "paid"))
         await topups.cancel_payment(services.engine, user_id=visit.user.id, payment_row_id=payment.id)
-        return redirect("/billing?notice=cancelled")
+        return redirect(billing_url(org, "cancelled"))
     return visit.render(
         "dev_checkout.html",
         payment=payment,
+        org=org,
+        back=billing_url(org),
         bonus=topups.bonus_micros(payment.amount_micros),
         bonus_percent=topups.bonus_percent(payment.amount_micros),
     )
@@ -163,7 +202,8 @@ async def billing_return(visit: Visit) -> Response:
     payment = await topups.own_payment(
         visit.services.engine, user_id=visit.user.id, payment_row_id=payment_id
     )
-    return visit.render("billing_return.html", payment=payment)
+    org = await _payment_org(visit, payment)
+    return visit.render("billing_return.html", payment=payment, org=org, back=billing_url(org))
 
 
 async def set_threshold(visit: Visit) -> Response:
