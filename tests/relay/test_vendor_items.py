@@ -28,6 +28,7 @@ from bytespike.storage import ledger, orgs
 from bytespike.storage.response_schema import response_items, stored_responses
 from bytespike.storage.schema import api_keys, org_members, wallets
 from tests.conformance.clients import TOOLS
+from tests.relay.conftest import mode_model
 from tests.support import gateway as harness
 from tests.web.billing import assert_not_billed
 from tests.web.upstream_log import new_marker, upstream_requests
@@ -109,6 +110,38 @@ async def test_the_tool_loop_replays_the_reasoning_items_the_account_received(ga
     assert sent[1:4] == [item.model_dump(exclude_none=True) for item in first.output]
     assert first.output[0].id.startswith("rs_") and sent[1]["type"] == "reasoning"
     assert len(await gateway.usage_rows(key.key_id)) == 2
+
+
+@pytest.mark.parametrize("mode", ["whole", "stream"])
+async def test_answers_bridged_between_stream_modes_hand_out_their_ids_too(relay_gateway, mode) -> None:
+    """A model OpenAI serves only whole (the caller streams) or only streamed (the caller does
+    not): the answer is re-encoded by the gateway, with OpenAI's ids, and they are indexed."""
+    model = mode_model("openai", mode)
+    key, stranger = await relay_gateway.funded_key(), await relay_gateway.funded_key()
+    prompt = _user(f"Weather please {REASONING} {new_marker()}")
+    async with _sdk(relay_gateway, key) as sdk:
+        params: dict[str, Any] = {"model": model, "input": [prompt], "tools": RESPONSES_TOOLS}
+        if mode == "whole":
+            async with sdk.responses.stream(**params) as events:
+                first = await events.get_final_response()
+        else:
+            first = await sdk.responses.create(**params)
+        assert first.output[0].id.startswith("rs_")
+        marker = new_marker()
+        second = await sdk.responses.create(
+            model=model, input=_replay(prompt, first, f"sunny {marker}"), tools=RESPONSES_TOOLS
+        )
+    assert second.status == "completed"
+    [sent] = await upstream_requests(relay_gateway, f"sunny {marker}")
+    assert sent["body"]["input"][1]["id"] == first.output[0].id
+    theirs = new_marker()
+    async with _sdk(relay_gateway, stranger) as sdk:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await sdk.responses.create(
+                model=model, input=_replay(prompt, first, theirs), tools=RESPONSES_TOOLS
+            )
+    assert caught.value.body["param"] == "input[1].id"
+    assert await upstream_requests(relay_gateway, theirs) == []
 
 
 async def test_another_accounts_ids_are_refused_before_the_vendor_is_called(gateway) -> None:
