@@ -9,6 +9,7 @@ from bytespike.access.principal import Principal
 from bytespike.relay.chaining import Chain
 from bytespike.relay.outcome import Inbound
 from bytespike.relay.translation import Translation
+from bytespike.relay.vendor_items import ChatAudioIds
 from bytespike.routing.catalogue import ModelEntry
 from bytespike.state.hot import Hold
 from bytespike.upstreams.targets import Target
@@ -33,6 +34,8 @@ class Call:
     """The body to relay: the caller's, or with a stored conversation in front (chaining)."""
     chain: Chain | None = None
     """Set for Responses callers: the stored history used and whether to store this exchange."""
+    audio_ids: ChatAudioIds | None = None
+    """Set for Chat callers asking OpenAI for audio: reads the audio ids the answer hands out."""
     upstream_stream: bool = False
     """Whether the upstream is called streaming: the caller's mode unless the model's vendor
     serves only the other (catalogue ``upstream_stream``, relay/stream_modes.py)."""

@@ -6,7 +6,9 @@ request naming ``previous_response_id`` gets the stored history put in front of 
 before routing. The id is never sent to a vendor, so it works the same over every upstream, and
 one account can never continue another's conversation through the vendor account the gateway
 shares among its keys. A missing, expired, unstored (``store: false``) or other account's id is
-OpenAI's own 400 ``previous_response_not_found``.
+OpenAI's own 400 ``previous_response_not_found``. The vendor ids an OpenAI answer hands to the
+caller are indexed with the stored turn (or alone, when the turn is not stored), for
+relay/vendor_items.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from bytespike.access.principal import Principal
 from bytespike.errors import GatewayError
 from bytespike.protocols import openai_responses
 from bytespike.protocols.sse import SSESplitter, frame_fields
+from bytespike.relay.frames import TappedFrames
+from bytespike.relay.vendor_items import VendorItems, responses_output_ids
 from bytespike.storage.accounts import utcnow
 from bytespike.storage.response_store import (
     ResponseOwner,
@@ -145,49 +149,39 @@ class Chain:
     """Size of the prepended history (the hold estimate grows by it)."""
     store: bool = True
     """Store this exchange once it completes (``store`` was not false and storing is on)."""
+    index_items: bool = False
+    """Index the vendor ids of the answer for the caller's account (an OpenAI answer relayed as
+    it came, relay/vendor_items.py), whether or not the exchange is stored."""
     recorder: ResponsesRecorder = field(default_factory=ResponsesRecorder)
 
 
-class ChainFrames:
-    """A stream frame processor wrapped for chaining: caller-bound bytes go to the chain's
-    `ResponsesRecorder` (when the exchange is stored) and, on the fast path, the response
-    objects name the ``previous_response_id`` the caller sent instead of OpenAI's ``null``."""
+class ChainOutput:
+    """What chaining does to caller-bound stream bytes: they go to the chain's
+    `ResponsesRecorder` (when the exchange is stored or its ids indexed) and, on the fast path,
+    the response objects name the ``previous_response_id`` the caller sent instead of OpenAI's
+    ``null``."""
 
-    def __init__(self, inner: Any, chain: Chain, *, is_passthrough: bool) -> None:
-        self._inner = inner
-        self._recorder = chain.recorder if chain.store else None
+    def __init__(self, chain: Chain, *, is_passthrough: bool) -> None:
+        self._recorder = chain.recorder if chain.store or chain.index_items else None
         self._echo: tuple[tuple[bytes, bytes], ...] = ()
         if is_passthrough and chain.previous_id is not None:
             named = b'"previous_response_id":' + orjson.dumps(chain.previous_id)
             # OpenAI writes compact JSON; the spaced form costs one more scan and never misfires
             # (inside a JSON string the quotes would be escaped).
             self._echo = ((b'"previous_response_id":null', named), (b'"previous_response_id": null', named))
-        self.facts = inner.facts
 
-    def _out(self, data: bytes) -> bytes:
+    def __call__(self, data: bytes) -> bytes:
         for null, named in self._echo:
             data = data.replace(null, named)
         if self._recorder is not None:
             self._recorder.observe_stream(data)
         return data
 
-    def process(self, frame: bytes) -> tuple[bytes, bytes]:
-        now, terminal = self._inner.process(frame)
-        return self._out(now), self._out(terminal)
-
-    def at_eof(self) -> tuple[bytes, bytes]:
-        now, terminal = self._inner.at_eof()
-        return self._out(now), self._out(terminal)
-
-    def __getattr__(self, name: str) -> Any:
-        # error_frame exists only on translating processors; RelayStream looks it up by name.
-        return getattr(self._inner, name)
-
 
 def chain_frames(chain: Chain, frames: Any, *, is_passthrough: bool) -> Any:
-    """``frames`` wrapped in `ChainFrames` when there is anything to record or rewrite."""
-    if chain.store or (is_passthrough and chain.previous_id is not None):
-        return ChainFrames(frames, chain, is_passthrough=is_passthrough)
+    """``frames`` wrapped in a `TappedFrames` when there is anything to record or rewrite."""
+    if chain.store or chain.index_items or (is_passthrough and chain.previous_id is not None):
+        return TappedFrames(frames, ChainOutput(chain, is_passthrough=is_passthrough))
     return frames
 
 
@@ -205,16 +199,24 @@ class ResponseChains:
         self.store = store
         self.retention_s = retention_s
         """How long a conversation is kept after its last turn; 0 stores nothing."""
+        self.items = VendorItems(store, retention_s=retention_s)
+        """The index of vendor ids each account received (same store, same retention)."""
 
     @property
     def is_storing(self) -> bool:
         return self.store is not None and self.retention_s > 0
 
-    async def open(self, principal: Principal, body: dict[str, Any], target_protocol: str) -> Chain:
-        """Resolve ``previous_response_id`` (400 when it cannot be) and decide about storing."""
+    async def open(
+        self, principal: Principal, body: dict[str, Any], target_protocol: str, *, index_items: bool = False
+    ) -> Chain:
+        """Resolve ``previous_response_id`` (400 when it cannot be) and decide about storing;
+        ``index_items``: the answer comes from OpenAI as it is (`VendorItems.applies`)."""
         own_input = input_items(body.get("input"))
         chain = Chain(
-            body=body, input_items=own_input, store=self.is_storing and body.get("store") is not False
+            body=body,
+            input_items=own_input,
+            store=self.is_storing and body.get("store") is not False,
+            index_items=index_items and self.items.is_indexing,
         )
         previous = body.get("previous_response_id")
         if not previous:
@@ -233,12 +235,17 @@ class ResponseChains:
         return chain
 
     async def save(self, chain: Chain, principal: Principal, *, model: str, upstream_protocol: str) -> None:
-        """Store a completed exchange and wait until it is durable. Never raises: a failure is
+        """Store a completed exchange with the ids its answer handed out (or index only the ids,
+        when the exchange is not stored) and wait until it is durable. Never raises: a failure is
         logged, and a later reference to the id gets ``previous_response_not_found``."""
         recorder = chain.recorder
-        if not chain.store or self.store is None or not recorder.is_finished:
+        if self.store is None or not recorder.is_finished:
             return
         assert recorder.response_id is not None
+        item_ids = responses_output_ids(recorder.output) if chain.index_items else ()
+        if not chain.store:
+            await self.items.save(principal, recorder.response_id, item_ids)
+            return
         now = utcnow()
         record = StoredResponseRecord(
             id=recorder.response_id,
@@ -252,6 +259,7 @@ class ResponseChains:
             created_at=now,
             expires_at=now + timedelta(seconds=self.retention_s),
             ancestors=chain.ancestors,
+            item_ids=item_ids,
         )
         try:
             await self.store.submit(record)

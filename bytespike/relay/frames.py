@@ -4,11 +4,13 @@
 name rewritten, while a tap reads usage. `TranslatedFrames` decodes each upstream frame to
 canonical events, folds them in the assembler (for billing) and encodes them in the caller's
 protocol. Both report the same `StreamFacts`, and both hold back the caller's terminal frame so
-it is sent only once the usage record is durable.
+it is sent only once the usage record is durable. `TappedFrames` wraps either to read (or
+rewrite) the bytes the caller receives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bytespike.canonical.assembler import Assembler
@@ -104,3 +106,25 @@ class TranslatedFrames:
 
     def error_frame(self, err: GatewayError) -> bytes:
         return self.encoder.encode(StreamError(err.status, err.code, err.message))
+
+
+class TappedFrames:
+    """A frame processor whose caller-bound bytes pass through ``out`` first: chaining records
+    and rewrites the Responses answer there, the item index reads the ids it hands out."""
+
+    def __init__(self, inner: Any, out: Callable[[bytes], bytes]) -> None:
+        self._inner = inner
+        self._out = out
+        self.facts: StreamFacts = inner.facts
+
+    def process(self, frame: bytes) -> tuple[bytes, bytes]:
+        now, terminal = self._inner.process(frame)
+        return self._out(now), self._out(terminal)
+
+    def at_eof(self) -> tuple[bytes, bytes]:
+        now, terminal = self._inner.at_eof()
+        return self._out(now), self._out(terminal)
+
+    def __getattr__(self, name: str) -> Any:
+        # error_frame exists only on translating processors; RelayStream looks it up by name.
+        return getattr(self._inner, name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,7 @@ from bytespike.relay.translation import (
     upstream_protocol_for,
 )
 from bytespike.relay.upstream_call import UpstreamCaller
+from bytespike.relay.vendor_items import ChatAudioIds, VendorItems, asks_for_audio
 from bytespike.relay.vendor_state import refuse_vendor_state
 from bytespike.routing.catalogue import Catalogue, ModelEntry
 from bytespike.storage.records import UsageRecord
@@ -177,10 +179,17 @@ class Gateway:
         model = self.authorize(inbound, principal)
         body = inbound.body
         upstream_protocol = self.upstream_protocol(inbound, model)
+        target = self.target(model, upstream_protocol)
+        items = self.chains.items
+        # Vendor ids pass both ways as they are: the caller may send back only its own
+        # (relay/vendor_items.py); checked on the caller's body, before any history is added.
+        keeps_ids = VendorItems.applies(inbound.protocol, upstream_protocol, target.provider)
+        if keeps_ids:
+            await items.check(principal, inbound.protocol, body)
         chain = None
         prompt_bytes = inbound.body_size
         if inbound.protocol == openai_responses.NAME:
-            chain = await self.chains.open(principal, body, upstream_protocol)
+            chain = await self.chains.open(principal, body, upstream_protocol, index_items=keeps_ids)
             body = chain.body
             prompt_bytes += chain.history_bytes
         translation = None
@@ -188,7 +197,6 @@ class Gateway:
             translation = decode_caller_request(
                 inbound.protocol, upstream_protocol, body, strict=inbound.strict, echo=inbound.body
             )
-        target = self.target(model, upstream_protocol)
         max_out = MAX_OUTPUT[inbound.protocol](body) or model.max_output_tokens
         estimate = estimate_micros(prompt_bytes // 4 + 1, max_out, model)
         hold = await self.meter.admit(principal, estimate, model.slug)
@@ -202,6 +210,7 @@ class Gateway:
             translation=translation,
             body=body,
             chain=chain,
+            audio_ids=ChatAudioIds() if keeps_ids and items.is_indexing and asks_for_audio(body) else None,
             upstream_stream=model.streams_upstream(inbound.stream),
         )
 
@@ -227,12 +236,14 @@ class Gateway:
             out = orjson.dumps(obj)
         if call.chain is not None:
             call.chain.recorder.observe_body(obj)
+        if call.audio_ids is not None:
+            call.audio_ids.observe_body(obj)
         await self.settle(call, usage, rule="completed", ttft_ms=None)
         return Reply(200, out, self.reply_headers(call, stream=False))
 
     # ------------------------------------------------------------------ streaming
     async def _start_stream(self, call: Call) -> Reply | StreamReply:
-        from bytespike.relay.frames import PassthroughFrames
+        from bytespike.relay.frames import PassthroughFrames, TappedFrames
         from bytespike.relay.streaming import RelayStream  # local: streaming imports this module
 
         resp = await self.open_stream(call)
@@ -249,6 +260,8 @@ class Gateway:
             )
         if call.chain is not None:
             frames = chain_frames(call.chain, frames, is_passthrough=call.translation is None)
+        if call.audio_ids is not None:
+            frames = TappedFrames(frames, call.audio_ids.observe_stream)
         return StreamReply(200, headers, RelayStream(self, call, resp, frames))
 
     # ------------------------------------------------------------------ settlement
@@ -283,18 +296,25 @@ class Gateway:
         )
         hold, call.hold = call.hold, None
         assert hold is not None, "settle called twice"
-        if call.chain is not None and call.chain.store and rule == "completed":
-            # The stored exchange is durable by the time the caller has the whole answer, and
-            # its commit runs beside the usage record's instead of after it.
-            await asyncio.gather(
-                self.meter.settle(hold, record),
-                self.chains.save(
-                    call.chain, p, model=call.model.slug, upstream_protocol=call.upstream_protocol
-                ),
-            )
+        keep = self._keep_answer(call) if rule == "completed" else None
+        if keep is not None:
+            # The stored exchange and the ids the answer handed out are durable by the time the
+            # caller has the whole answer, and their commit runs beside the usage record's.
+            await asyncio.gather(self.meter.settle(hold, record), keep)
         else:
             await self.meter.settle(hold, record)
         return cost
+
+    def _keep_answer(self, call: Call) -> Awaitable[None] | None:
+        """The write that keeps a completed answer (relay/chaining.py, relay/vendor_items.py), if any."""
+        p = call.principal
+        if call.chain is not None and (call.chain.store or call.chain.index_items):
+            return self.chains.save(
+                call.chain, p, model=call.model.slug, upstream_protocol=call.upstream_protocol
+            )
+        if call.audio_ids is not None and call.audio_ids.ids:
+            return self.chains.items.save(p, call.audio_ids.answer_id, tuple(call.audio_ids.ids))
+        return None
 
     def release(self, call: Call) -> None:
         if call.hold is not None:

@@ -83,6 +83,8 @@ async def _synthesized_stream(gateway: Gateway, call: Call) -> StreamReply:
     frames = b"".join(encoder.encode(event) for event in events_of(response)) + encoder.finish()
     if call.chain is not None:
         call.chain.recorder.observe_stream(frames)
+    if call.audio_ids is not None:
+        call.audio_ids.observe_stream(frames)
     await gateway.settle(call, response.usage, rule="completed", ttft_ms=None)
     return StreamReply(200, gateway.reply_headers(call, stream=True), WholeStream(frames))
 
@@ -99,6 +101,8 @@ async def _assembled_reply(gateway: Gateway, call: Call) -> Reply:
     out = codecs.encode_response(response, slug=call.model.slug, request_id=call.inbound.request_id)
     if call.chain is not None:
         call.chain.recorder.observe_body(out)
+    if call.audio_ids is not None:
+        call.audio_ids.observe_body(out)
     body = orjson.dumps(out)  # before settling: nothing after it may fail (Gateway.reply_headers)
     await gateway.settle(call, response.usage, rule="completed", ttft_ms=None)
     return Reply(200, body, gateway.reply_headers(call, stream=False))

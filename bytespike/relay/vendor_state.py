@@ -66,7 +66,7 @@ def refuse_vendor_state(protocol: str, body: Any) -> None:
         raise GatewayError(400, "invalid_param", f"{path}: {reason}", path)
 
 
-def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def json_objects(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     """The objects of a JSON array, with their indices (anything else yields nothing)."""
     if isinstance(value, list):
         for i, item in enumerate(value):
@@ -83,14 +83,14 @@ def _responses(body: dict[str, Any]) -> Iterator[Finding]:
             yield name, reason
     if body.get("background") is True:
         yield "background", BACKGROUND_REASON
-    for i, item in _dicts(body.get("input")):
+    for i, item in json_objects(body.get("input")):
         if item.get("type") == "item_reference":
             yield f"input[{i}]", ITEM_REFERENCE_REASON
         for key in ("content", "output"):  # message parts; function_call_output parts
-            for j, part in _dicts(item.get(key)):
+            for j, part in json_objects(item.get(key)):
                 if part.get("file_id") is not None:
                     yield f"input[{i}].{key}[{j}].file_id", f"{NO_FILES_API}; {SEND_FILE_INSTEAD}"
-    for i, tool in _dicts(body.get("tools")):
+    for i, tool in json_objects(body.get("tools")):
         kind = tool.get("type")
         if kind == "file_search":
             yield f"tools[{i}]", VECTOR_STORE_REASON
@@ -108,8 +108,8 @@ def _responses(body: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _chat(body: dict[str, Any]) -> Iterator[Finding]:
-    for i, message in _dicts(body.get("messages")):
-        for j, part in _dicts(message.get("content")):
+    for i, message in json_objects(body.get("messages")):
+        for j, part in json_objects(message.get("content")):
             file = part.get("file") if part.get("type") == "file" else None
             if isinstance(file, dict) and file.get("file_id") is not None:
                 yield f"messages[{i}].content[{j}].file.file_id", f"{NO_FILES_API}; send file_data instead"
@@ -119,7 +119,7 @@ def _chat(body: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _anthropic_blocks(blocks: Any, path: str) -> Iterator[Finding]:
-    for j, block in _dicts(blocks):
+    for j, block in json_objects(blocks):
         source = block.get("source")
         if isinstance(source, dict) and source.get("type") == "file":
             yield f"{path}[{j}].source", f"{NO_FILES_API}; {SEND_FILE_INSTEAD}"
@@ -130,11 +130,11 @@ def _anthropic_blocks(blocks: Any, path: str) -> Iterator[Finding]:
 
 
 def _anthropic(body: dict[str, Any]) -> Iterator[Finding]:
-    for i, message in _dicts(body.get("messages")):
+    for i, message in json_objects(body.get("messages")):
         yield from _anthropic_blocks(message.get("content"), f"messages[{i}].content")
     container = body.get("container")
     if isinstance(container, dict):
-        for k, skill in _dicts(container.get("skills")):
+        for k, skill in json_objects(container.get("skills")):
             if skill.get("type") != "anthropic":
                 yield f"container.skills[{k}]", CUSTOM_SKILL_REASON
 
@@ -161,15 +161,15 @@ def _gemini(body: dict[str, Any]) -> Iterator[Finding]:
     for key in ("cachedContent", "cached_content"):
         if body.get(key):
             yield key, CACHED_CONTENT_REASON
-    for i, content in _dicts(body.get("contents")):
-        for j, part in _dicts(content.get("parts")):
+    for i, content in json_objects(body.get("contents")):
+        for j, part in json_objects(content.get("parts")):
             yield from _gemini_file(part, f"contents[{i}].parts[{j}]")
             for name in ("functionResponse", "function_response"):
                 response = part.get(name)
                 if isinstance(response, dict):
-                    for k, inner in _dicts(response.get("parts")):
+                    for k, inner in json_objects(response.get("parts")):
                         yield from _gemini_file(inner, f"contents[{i}].parts[{j}].{name}.parts[{k}]")
-    for i, tool in _dicts(body.get("tools")):
+    for i, tool in json_objects(body.get("tools")):
         for name in ("fileSearch", "file_search"):
             if name in tool:
                 yield f"tools[{i}].{name}", FILE_SEARCH_STORE_REASON

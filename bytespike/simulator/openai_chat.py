@@ -4,11 +4,15 @@
 OpenAI's semantics: ``prompt_tokens`` includes cached and cache-write tokens, ``completion_tokens``
 includes reasoning. The usage chunk (``choices: []``) is sent only when the caller set
 ``stream_options.include_usage``. For DeepSeek-named models a ``reasoning`` directive also shows
-the reasoning text as ``reasoning_content``, as DeepSeek does.
+the reasoning text as ``reasoning_content``, as DeepSeek does. A request whose ``modalities``
+include ``audio`` is answered in speech, as OpenAI's audio models do: the text becomes the
+``transcript`` of ``message.audio`` (an ``audio_…`` id, base64 ``data``, ``expires_at``), streamed
+as ``delta.audio`` pieces with the id on the first.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 from bytespike.simulator.asgi import HttpAnswer
@@ -34,6 +38,8 @@ FINISH_REASON_FROM_FINISH = {
 }
 
 SYSTEM_FINGERPRINT = "fp_bytespike_sim"
+AUDIO_LIFETIME_S = 3600
+"""OpenAI keeps a spoken answer for multi-turn use about an hour (``audio.expires_at``)."""
 _DONE = b"data: [DONE]\n\n"
 
 
@@ -86,6 +92,9 @@ class OpenAiChatApi(OpenAiEnvelope):
         }
         if plan.thinking and shows_reasoning_content(plan.model):
             message["reasoning_content"] = plan.thinking
+        if speaks(payload):
+            message["content"] = None
+            message["audio"] = {**_audio_head(plan), "transcript": plan.text, **_audio_tail(plan)}
         if plan.tool_calls:
             message["tool_calls"] = [
                 {
@@ -116,7 +125,7 @@ class OpenAiChatApi(OpenAiEnvelope):
 
     def stream_encoder(self, plan: ReplyPlan, payload: dict[str, object], route: Route) -> ChatStream:
         include_usage = optional_dict(payload, "stream_options").get("include_usage") is True
-        return ChatStream(plan, include_usage)
+        return ChatStream(plan, include_usage, speaks=speaks(payload))
 
     def encode_count(self, tokens: int) -> HttpAnswer:
         raise NotImplementedError("OpenAI Chat has no token-count endpoint")
@@ -127,9 +136,10 @@ class ChatStream:
 
     content_type = b"text/event-stream; charset=utf-8"
 
-    def __init__(self, plan: ReplyPlan, include_usage: bool) -> None:
+    def __init__(self, plan: ReplyPlan, include_usage: bool, *, speaks: bool = False) -> None:
         self.plan = plan
         self.include_usage = include_usage
+        self.speaks = speaks
         self.headers = [(b"x-request-id", f"req_{plan.key}".encode())]
 
     def frames(self) -> Iterator[Frame]:
@@ -138,7 +148,12 @@ class ChatStream:
         if plan.thinking and shows_reasoning_content(plan.model):
             for piece in plan.thinking_chunks:
                 yield self._chunk({"reasoning_content": piece}, CONTENT)
-        for piece in plan.text_chunks:
+        if self.speaks:
+            for index, piece in enumerate(plan.text_chunks):
+                head = _audio_head(plan) if index == 0 else {}
+                yield self._chunk({"audio": {**head, "transcript": piece}}, CONTENT)
+            yield self._chunk({"audio": _audio_tail(plan)}, HEAD)
+        for piece in () if self.speaks else plan.text_chunks:
             yield self._chunk({"content": piece}, CONTENT)
         for index, call in enumerate(plan.tool_calls):
             opening = {
@@ -181,6 +196,22 @@ class ChatStream:
             # With include_usage every chunk carries "usage": null except the last (§2.6).
             chunk["usage"] = usage
         return chunk
+
+
+def speaks(payload: dict[str, object]) -> bool:
+    modalities = payload.get("modalities")
+    return isinstance(modalities, list) and "audio" in modalities
+
+
+def _audio_head(plan: ReplyPlan) -> dict[str, object]:
+    return {"id": f"audio_{plan.key[:24]}"}
+
+
+def _audio_tail(plan: ReplyPlan) -> dict[str, object]:
+    return {
+        "data": base64.b64encode(f"sim-audio:{plan.text}".encode()).decode(),
+        "expires_at": CREATED_AT + AUDIO_LIFETIME_S,
+    }
 
 
 def _final_turn(messages: list[dict[str, object]]) -> list[dict[str, object]]:

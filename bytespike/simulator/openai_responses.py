@@ -3,7 +3,9 @@
 ``POST /v1/responses``: a response object, or the full streaming lifecycle of §3.3 with a
 ``sequence_number`` on every event and one response id throughout. Each reasoning summary, text
 message and function call is its own output item. A max-tokens finish is ``status: incomplete``
-(``response.incomplete`` when streamed), as the real API does.
+(``response.incomplete`` when streamed), as the real API does. Reasoning items carry
+``encrypted_content`` when ``include`` asks for ``reasoning.encrypted_content`` (what a
+``store: false`` caller replays instead of a stored item).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class OpenAiResponsesApi(OpenAiEnvelope):
         )
 
     def encode_reply(self, plan: ReplyPlan, payload: dict[str, object]) -> HttpAnswer:
-        output = [item for item, _ in _output_items(plan)]
+        output = [item for item, _ in _output_items(plan, payload)]
         response = _response(plan, payload, _final_status(plan), output, _usage(plan.usage))
         return json_answer(200, response, [(b"x-request-id", f"req_{plan.key}".encode())])
 
@@ -93,7 +95,7 @@ class ResponsesStream:
         yield self._event("response.created", {"response": opening})
         yield self._event("response.in_progress", {"response": opening})
         output = []
-        for index, (item, call) in enumerate(_output_items(plan)):
+        for index, (item, call) in enumerate(_output_items(plan, self.payload)):
             output.append(item)
             if call is not None:
                 yield from self._function_call_events(index, item, call)
@@ -171,13 +173,21 @@ def _final_status(plan: ReplyPlan) -> str:
     return "incomplete" if plan.finish is FinishReason.MAX_TOKENS else "completed"
 
 
-def _output_items(plan: ReplyPlan) -> list[tuple[dict[str, object], ToolCallPlan | None]]:
+def _output_items(
+    plan: ReplyPlan, payload: dict[str, object]
+) -> list[tuple[dict[str, object], ToolCallPlan | None]]:
     """The finished output items, each with the tool call it renders (if any)."""
     items: list[tuple[dict[str, object], ToolCallPlan | None]] = []
     if plan.thinking:
-        items.append(
-            ({"type": "reasoning", "id": f"rs_{plan.key}", "summary": [_summary(plan.thinking)]}, None)
-        )
+        reasoning: dict[str, object] = {
+            "type": "reasoning",
+            "id": f"rs_{plan.key}",
+            "summary": [_summary(plan.thinking)],
+        }
+        include = payload.get("include")
+        if isinstance(include, list) and "reasoning.encrypted_content" in include:
+            reasoning["encrypted_content"] = plan.signature
+        items.append((reasoning, None))
     if plan.text:
         message = {
             "type": "message",
