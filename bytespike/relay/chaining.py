@@ -238,6 +238,12 @@ class ResponseChains:
         """Store a completed exchange with the ids its answer handed out (or index only the ids,
         when the exchange is not stored) and wait until it is durable. Never raises: a failure is
         logged, and a later reference to the id gets ``previous_response_not_found``."""
+        try:
+            await self._save(chain, principal, model=model, upstream_protocol=upstream_protocol)
+        except Exception as exc:  # settlement waits on this: it must not fail a billed request
+            log.warning("an exchange could not be stored for chaining: %r", exc)
+
+    async def _save(self, chain: Chain, principal: Principal, *, model: str, upstream_protocol: str) -> None:
         recorder = chain.recorder
         if self.store is None or not recorder.is_finished:
             return

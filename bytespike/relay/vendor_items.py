@@ -213,8 +213,8 @@ class VendorItems:
         a failure is logged, and a later request sending one of them gets the 400."""
         if not ids or not self.is_indexing:
             return
-        assert self.store is not None
         try:
+            assert self.store is not None
             await self.store.submit(self.issued_record(principal, answer_id, ids))
         except Exception as exc:
             log.warning("ids of answer %s could not be indexed: %s", answer_id, exc)

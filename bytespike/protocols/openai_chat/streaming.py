@@ -104,6 +104,7 @@ class OpenAIChatStreamTap:
                 or delta.get("tool_calls")
                 or delta.get("reasoning_content")
                 or delta.get("refusal")
+                or delta.get("audio")
             ):
                 self.facts.content_started = True
         if usage and not choices and not self._forward_usage:

@@ -414,3 +414,16 @@ def test_error_envelopes() -> None:
     assert decode_error({"error": "flat"}) == (None, "flat")
     assert decode_error([]) == (None, "upstream error")
     assert is_error_body(body) and not is_error_body({"error": {}, "choices": []})
+
+
+def test_fast_path_tap_counts_spoken_audio_as_content() -> None:
+    """A client that leaves a spoken stream after its first audio delta has received content:
+    the billing rule for a mid-stream disconnect must apply, not "gone before any content"."""
+    tap = OpenAIChatStreamTap(forward_usage=False)
+    role = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}
+    tap.feed(golden.sse_of([role]))
+    assert not tap.facts.content_started
+    audio = {**role, "choices": [{"index": 0, "delta": {"audio": {"id": "audio_1", "data": "UklG"}}, "finish_reason": None}]}
+    tap.feed(golden.sse_of([audio]))
+    assert tap.facts.content_started
