@@ -470,7 +470,7 @@ class Meter:
             durable = asyncio.get_running_loop().create_future()
             durable.set_exception(exc)
         if settlement is not None and not settlement.duplicate:
-            durable.add_done_callback(lambda f: self._undo_if_unwritten(f, hold, record, settlement))
+            durable.add_done_callback(lambda f: self._after_write(f, hold, record, settlement))
         try:
             # Shielded: a client that goes away must not cancel the bookkeeping of what it consumed.
             await asyncio.shield(durable)
@@ -507,14 +507,16 @@ class Meter:
             with contextlib.suppress(StateUnavailable):
                 await self._observe_caps(hold.wallet_id, hold.keys)
 
-    def _undo_if_unwritten(
-        self, durable: asyncio.Future[None], hold: Hold, record: UsageRecord, settlement: Any
-    ) -> None:
-        """The usage record could not be written, so the request is not billed after all: take
-        its charge back out of the hot state (whether or not anyone still waits for it)."""
-        if durable.cancelled() or durable.exception() is None:
+    def _after_write(self, durable: asyncio.Future[None], hold: Hold, record: UsageRecord, settlement: Any) -> None:
+        """Runs when the usage record's write resolves, whether or not anyone still waits for it.
+        Written: the journal entry has done its job. Not written: the request is not billed after
+        all, so take its charge back out of the hot state."""
+        if durable.cancelled():
             return
-        self._spawn(self._undo(hold, record, settlement))
+        if durable.exception() is None:
+            self._state.committed(hold, record.request_id)
+        else:
+            self._spawn(self._undo(hold, record, settlement))
 
     async def _undo(self, hold: Hold, record: UsageRecord, settlement: Any) -> None:
         with contextlib.suppress(StateUnavailable):

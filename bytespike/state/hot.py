@@ -269,11 +269,19 @@ class HotState(Protocol):
 
     async def settle(self, hold: Hold, request_id: str, cost: int) -> Settlement:
         """Release the hold and the lease, debit ``cost`` from the wallet, add it to every key's
-        lifetime spend and windows, journal it: one atomic step, idempotent on ``request_id``."""
+        lifetime spend and windows, journal it: one atomic step, idempotent on ``request_id``
+        for as long as its journal entry lives (see `committed`)."""
         ...
 
     async def undo_settle(self, hold: Hold, request_id: str, cost: int, at_ms: int) -> None:
         """Reverse a settlement whose usage record could not be written."""
+        ...
+
+    def committed(self, hold: Hold, request_id: str) -> None:
+        """The settlement's usage record is durable: any database snapshot read from now on
+        includes it, so a reload no longer needs its journal entry. The memory backend drops the
+        entry (otherwise the journal would hold minutes of traffic in the gateway's memory);
+        Redis lets it expire with its one-minute bucket. No I/O: called from a done-callback."""
         ...
 
     async def release(self, hold: Hold) -> None:

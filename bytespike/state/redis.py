@@ -212,6 +212,9 @@ class RedisState:
         view = self._view(hold.wallet_id, r[2]) if len(r) > 2 else None
         return Settlement(int(r[1]), view)
 
+    def committed(self, hold: Hold, request_id: str) -> None:
+        return None  # the entry expires with its bucket; deleting it would cost a round trip
+
     async def undo_settle(self, hold: Hold, request_id: str, cost: int, at_ms: int) -> None:
         await self._run(
             "undo", [hold.wallet_id, request_id, cost, at_ms, len(hold.keys), *hold.key_ids]

@@ -18,7 +18,7 @@ from bytespike.accounting.meter import Meter, MeterConfig
 from bytespike.accounting.refusals import refusal_error
 from bytespike.errors import GatewayError
 from bytespike.metrics import Metrics
-from bytespike.state.hot import Hold, Limit, Refusal, StateUnavailable
+from bytespike.state.hot import KEY, WALLET, Hold, Limit, Refusal, StateUnavailable
 from bytespike.state.memory import MemoryState
 from bytespike.storage import ledger
 from bytespike.storage.batch_writer import UsageWriter
@@ -115,6 +115,22 @@ async def test_admit_settle_and_the_header_values(env: Env) -> None:
     assert view is not None and view.remaining_micros == 1_000_000 - 1234
     assert env.meter.held_micros(env.principal.wallet_id) == 0
     assert env.metrics.value("bytespike_settlements_total", result="ok") == 1
+
+
+async def test_a_durable_charge_leaves_nothing_in_the_journal(env: Env) -> None:
+    """Once the usage record commits, a reload reads the charge from the database: the journal
+    entry that covered the gap must go, or the embedded gateway's memory grows with traffic."""
+    await env.fund(1_000_000)
+    for cost in (100, 200, 300):
+        hold = await env.meter.admit(env.principal, 5000)
+        await env.meter.settle(hold, env.record(cost))
+    p = env.principal
+    ticket = await env.meter.state.load_ticket([(WALLET, p.wallet_id), (KEY, p.key_id)])
+    if env.meter.state.is_shared:
+        assert len(ticket.request_ids) == 3, "Redis keeps them until their bucket expires"
+    else:
+        assert ticket.request_ids == frozenset()
+    assert await env.balance() == 1_000_000 - 600
 
 
 async def test_a_ledger_movement_during_a_request_leaves_the_header_values_known(env: Env) -> None:
