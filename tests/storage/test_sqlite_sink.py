@@ -85,3 +85,53 @@ async def test_a_batch_meeting_another_writer_waits_on_the_writer_thread(tmp_pat
         used = await conn.scalar(sa.select(api_keys.c.used_micros).where(api_keys.c.id == key_id))
     await engine.dispose()
     assert used == 3
+
+
+def _log_frames(path) -> int:  # type: ignore[no-untyped-def]
+    """Frames in the WAL that a writer appends after (a rewound WAL starts again from 0)."""
+    import sqlite3
+
+    probe = sqlite3.connect(path, isolation_level=None)
+    try:
+        return probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        probe.close()
+
+
+async def test_a_wal_the_passive_checkpoints_cannot_rewind_is_reset(tmp_path, monkeypatch) -> None:
+    """SQLite rewinds the WAL only when a writer finds it fully checkpointed. Under steady load
+    every PASSIVE checkpoint is overtaken by new commits (here: held back by a reader, which has
+    the same effect), so the WAL would grow without bound; past `WAL_RESET_FRAMES` the sink
+    resets it."""
+    import asyncio
+    import sqlite3
+
+    from bytespike.storage import sqlite_sink
+
+    monkeypatch.setattr(sqlite_sink, "WAL_RESET_FRAMES", 20)
+    path = tmp_path / "wal.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    user_id, wallet_id, key_id = await _user_wallet_key(engine)
+    await engine.dispose()
+    sink = SqliteUsageSink(path)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        await sink.write([_usage("r0", user_id, wallet_id, key_id, 1)])
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM usage_records").fetchone()  # a snapshot at this point
+        for i in range(1, 40):
+            await sink.write([_usage(f"r{i}", user_id, wallet_id, key_id, 1)])
+        grown = _log_frames(path)
+        assert grown > 20
+        loop = asyncio.get_running_loop()
+        checkpoint = loop.run_in_executor(None, sink._checkpoint_on_thread)
+        await asyncio.sleep(0.3)
+        reader.execute("COMMIT")  # the reader moves on while the checkpoint waits for it
+        await asyncio.wait_for(checkpoint, 10)
+        assert sink.wal_resets == 1
+        await sink.write([_usage("after", user_id, wallet_id, key_id, 1)])
+        assert _log_frames(path) < 20, "the next commit starts the WAL from the beginning"
+    finally:
+        reader.close()
+        sink.close()
