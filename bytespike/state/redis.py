@@ -82,6 +82,10 @@ def _entity(raw: bytes) -> Entity:
     return kind, int(entity_id)
 
 
+MAX_CONNECTIONS = 64
+"""Connections per process: scripts take ~0.1 ms, so 64 serve thousands of concurrent requests."""
+
+
 class RedisState:
     """See the module docstring."""
 
@@ -96,14 +100,23 @@ class RedisState:
         timeout_s: float = 2.0,
         metrics: Metrics | None = None,
         clock_ms: Callable[[], int] | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
-        self._redis: Any = aioredis.Redis.from_url(
+        # A blocking pool: a request finding every connection busy waits (up to the timeout) for
+        # one. redis-py's default pool raises MaxConnectionsError at its 100th concurrent call
+        # instead, which this class would report as "Redis unreachable": under 256 concurrent
+        # requests bench/run.py's workers scenario got 503 state_unavailable for most of them.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout_s,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             # A script is not idempotent (a retried admission would hold twice): fail instead.
             retry=Retry(NoBackoff(), 0),
         )
+        self._redis: Any = aioredis.Redis(connection_pool=pool)
+        self._redis.auto_close_connection_pool = True
         self._prefix = prefix
         self._ttl_ms = int(hold_ttl_s * 1000)
         self._metrics = metrics or Metrics()
