@@ -382,7 +382,9 @@ class Meter:
                     self._loads.pop(e, None)
                 done.set_result(None)
         for w in waits:
-            await w
+            # Shielded: a waiter cancelled (its client went away) would otherwise cancel the
+            # shared future, failing every other waiter and the loader's set_result.
+            await asyncio.shield(w)
 
     async def _flush_dirty(self) -> None:
         """After an outage in fail-open mode: reload what was charged while Redis was away."""
@@ -514,7 +516,7 @@ class Meter:
         if durable.cancelled():
             return
         if durable.exception() is None:
-            self._state.committed(hold, record.request_id)
+            self._state.committed(hold, record.request_id, settlement.at_ms)
         else:
             self._spawn(self._undo(hold, record, settlement))
 

@@ -277,11 +277,12 @@ class HotState(Protocol):
         """Reverse a settlement whose usage record could not be written."""
         ...
 
-    def committed(self, hold: Hold, request_id: str) -> None:
-        """The settlement's usage record is durable: any database snapshot read from now on
-        includes it, so a reload no longer needs its journal entry. The memory backend drops the
-        entry (otherwise the journal would hold minutes of traffic in the gateway's memory);
-        Redis lets it expire with its one-minute bucket. No I/O: called from a done-callback."""
+    def committed(self, hold: Hold, request_id: str, at_ms: int) -> None:
+        """The settlement (made at ``at_ms``, `Settlement.at_ms`) has a durable usage record:
+        any database snapshot read from now on includes it, so a reload no longer needs its
+        journal entry. Both backends drop the entry, so the journal holds only settlements in
+        flight, not minutes of traffic (memory at once; Redis with the process's next script).
+        No I/O here: called from a done-callback."""
         ...
 
     async def release(self, hold: Hold) -> None:

@@ -334,7 +334,7 @@ class MemoryState:
                     for b in buckets:
                         b.remove(at_ms, cost)
 
-    def committed(self, hold: Hold, request_id: str) -> None:
+    def committed(self, hold: Hold, request_id: str, at_ms: int) -> None:
         for entity in [(WALLET, hold.wallet_id), *((KEY, k) for k in hold.key_ids)]:
             j = self._journal.get(entity)
             if j is not None and j.pop(request_id, None) is not None and not j:

@@ -82,6 +82,9 @@ def _entity(raw: bytes) -> Entity:
     return kind, int(entity_id)
 
 
+FORGET_MAX = 10_000
+"""Committed journal entries a process holds to forget on its next script (see ``committed``)."""
+
 MAX_CONNECTIONS = 64
 """Connections per process: scripts take ~0.1 ms, so 64 serve thousands of concurrent requests."""
 
@@ -122,6 +125,8 @@ class RedisState:
         self._metrics = metrics or Metrics()
         self._clock = clock_ms
         self._scripts = {name: self._redis.register_script(_script_source(name)) for name in SCRIPTS}
+        self._forget: list[Any] = []
+        self._forget_count = 0
 
     @property
     def prefix(self) -> str:
@@ -130,8 +135,14 @@ class RedisState:
     async def _run(self, op: str, args: list[Any]) -> Any:
         now = self._clock() if self._clock is not None else -1
         self._metrics.inc("bytespike_state_round_trips_total", op=op)
+        forget: list[Any] = [0]
+        if self._forget_count:
+            # Taken now, so a concurrent call cannot send them twice; lost if this call fails,
+            # which only leaves them to expire with their bucket.
+            forget = [self._forget_count, *self._forget]
+            self._forget, self._forget_count = [], 0
         try:
-            return await self._scripts[op](keys=[], args=[self._prefix, now, *args])
+            return await self._scripts[op](keys=[], args=[self._prefix, now, *forget, *args])
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._metrics.inc("bytespike_state_unavailable_total", op=op)
             raise StateUnavailable(f"Redis is unreachable: {exc}") from exc
@@ -225,8 +236,13 @@ class RedisState:
         view = self._view(hold.wallet_id, r[2]) if len(r) > 2 else None
         return Settlement(int(r[1]), view)
 
-    def committed(self, hold: Hold, request_id: str) -> None:
-        return None  # the entry expires with its bucket; deleting it would cost a round trip
+    def committed(self, hold: Hold, request_id: str, at_ms: int) -> None:
+        # Forgotten by the prelude of this process's next script: no round trip of its own.
+        # Bounded: past FORGET_MAX pending entries (no script ran for a long while) the rest
+        # simply expire with their bucket, as all of them did before.
+        if self._forget_count < FORGET_MAX:
+            self._forget += (hold.wallet_id, request_id, at_ms, len(hold.key_ids), *hold.key_ids)
+            self._forget_count += 1
 
     async def undo_settle(self, hold: Hold, request_id: str, cost: int, at_ms: int) -> None:
         await self._run(

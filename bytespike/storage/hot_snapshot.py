@@ -22,6 +22,7 @@ from bytespike.storage import model_quotas
 from bytespike.storage.schema import api_keys, ledger_entries, usage_records, users, wallets
 
 MAX_DESCENDANT_DEPTH = 16
+IDS_PER_QUERY = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,19 @@ async def _read(
     ledger_since: datetime,
 ) -> Snapshot:
     ids = list(request_ids)
-    committed: frozenset[str] = frozenset()
-    if ids:
-        committed = frozenset(
+    found: set[str] = set()
+    # In slices: one bound parameter per id, and PostgreSQL refuses more than 32,767 of them in
+    # a statement (SQLite builds before 3.32, 999). Same snapshot, so still one instant.
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        found.update(
             (
                 await conn.execute(
-                    sa.select(usage_records.c.request_id).where(usage_records.c.request_id.in_(ids))
+                    sa.select(usage_records.c.request_id).where(usage_records.c.request_id.in_(chunk))
                 )
             ).scalars()
         )
+    committed = frozenset(found)
     balances: dict[int, int] = {}
     if wallet_ids:
         rows = await conn.execute(

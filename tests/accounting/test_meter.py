@@ -126,11 +126,36 @@ async def test_a_durable_charge_leaves_nothing_in_the_journal(env: Env) -> None:
         await env.meter.settle(hold, env.record(cost))
     p = env.principal
     ticket = await env.meter.state.load_ticket([(WALLET, p.wallet_id), (KEY, p.key_id)])
-    if env.meter.state.is_shared:
-        assert len(ticket.request_ids) == 3, "Redis keeps them until their bucket expires"
-    else:
-        assert ticket.request_ids == frozenset()
+    assert ticket.request_ids == frozenset()
     assert await env.balance() == 1_000_000 - 600
+
+
+async def test_a_caller_that_goes_away_during_a_load_does_not_fail_the_others(env: Env) -> None:
+    """Concurrent requests for an entity being loaded wait for the one load. A waiter cancelled
+    (its client disconnected) must not cancel that load for the rest: it once did, failing every
+    other waiter with a CancelledError and the loader with InvalidStateError (500s)."""
+    await env.fund(1_000_000)
+    state = env.meter.state
+    gate = asyncio.Event()
+    real_ticket = state.load_ticket
+
+    async def slow_ticket(entities: Any) -> Any:
+        await gate.wait()
+        return await real_ticket(entities)
+
+    state.load_ticket = slow_ticket  # type: ignore[method-assign]
+    loader = asyncio.create_task(env.meter.admit(env.principal, 5000))
+    await asyncio.sleep(0.01)
+    gone = asyncio.create_task(env.meter.admit(env.principal, 5000))
+    stays = asyncio.create_task(env.meter.admit(env.principal, 5000))
+    await asyncio.sleep(0.01)
+    gone.cancel()
+    await asyncio.sleep(0.01)
+    gate.set()
+    holds = await asyncio.gather(loader, stays)
+    assert gone.cancelled()
+    assert all(h.amount == 5000 for h in holds)
+    assert await env.meter.held_now(env.principal) == 10_000
 
 
 async def test_a_ledger_movement_during_a_request_leaves_the_header_values_known(env: Env) -> None:

@@ -55,3 +55,16 @@ async def test_a_snapshot_reads_what_a_load_needs(engine) -> None:
     assert snap.ledger_ids == {wallet_id: frozenset({entry.id})}
     assert await recent_ledger(engine, wallet_id) == [(entry.id, 1_000_000)]
     assert await account_concurrency(engine, user_id) == ("free", None)
+
+
+async def test_a_snapshot_checks_more_journaled_ids_than_one_statement_may_bind(engine) -> None:
+    """A busy key journals tens of thousands of settlements; PostgreSQL refuses more than
+    32,767 bound parameters in one statement, and a load must not fail (it did, with a 500)."""
+    user_id, wallet_id, key_id = await _user_wallet_key(engine)
+    async with engine.begin() as conn:
+        await write_usage_batch(
+            conn, [_usage(rid, user_id, wallet_id, key_id, 1) for rid in ("r-first", "r-late")]
+        )
+    journaled = ["r-first", *(f"r-pending-{i}" for i in range(40_000)), "r-late"]
+    snap = await read_snapshot(engine, key_ids=[key_id], request_ids=journaled)
+    assert snap.committed == frozenset({"r-first", "r-late"})

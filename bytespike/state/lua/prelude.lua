@@ -1,5 +1,7 @@
 -- Shared by every script (prepended by state/redis.py). ARGV[1] is the key prefix, ARGV[2]
--- the time in unix ms or -1 for the server's clock, so every process agrees on "now".
+-- the time in unix ms or -1 for the server's clock, so every process agrees on "now". ARGV[3]
+-- starts the journal entries to forget (see the end of this file), which the prelude removes
+-- from ARGV, so each script's own arguments start at ARGV[3].
 --
 -- Keys (P = prefix):  P..'w:'..id  wallet hash {bal, held}     P..'wh:'..id  its holds (zset)
 --                     P..'k:'..id  key hash {used, held}       P..'kh:'..id  its holds (zset)
@@ -153,4 +155,23 @@ local function view(wallet, keys)
   end
   local wv = redis.call('HMGET', w, 'bal', 'held')
   return {num(wv[1]), num(wv[2]), now, kvs}
+end
+
+-- Journal entries whose usage records have committed (RedisState.committed): the caller's
+-- process piggybacks them on its next script, so forgetting them costs no round trip. Any
+-- snapshot read from now on contains their records, so a load no longer needs them, and a
+-- load must not have to read (and check against the database) minutes of traffic: at 1,600
+-- requests/s a hot wallet's 7-minute journal held ~600,000 entries. ARGV[3] = count, then per
+-- entry: wallet, request id, settled at (ms), key count, key ids.
+do
+  local i = 4
+  for _ = 1, tonumber(ARGV[3]) do
+    local wallet, rid, jb = ARGV[i], ARGV[i + 1], d(math.floor(tonumber(ARGV[i + 2]) / JB))
+    local nk = tonumber(ARGV[i + 3])
+    redis.call('HDEL', P .. 'j:w:' .. wallet .. ':' .. jb, rid)
+    for j = i + 4, i + 3 + nk do redis.call('HDEL', P .. 'j:k:' .. ARGV[j] .. ':' .. jb, rid) end
+    i = i + 4 + nk
+  end
+  local shift = i - 3
+  for j = 3, #ARGV do ARGV[j] = ARGV[j + shift] end
 end
