@@ -1,8 +1,9 @@
 """Token counting (``/v1/messages/count_tokens``, Gemini ``:countTokens``): free, never billed.
 
 Exact through the vendor's own counting endpoint when the model's vendor has one (Anthropic,
-Google), the request translated for it when the caller speaks another protocol; otherwise (OpenAI,
-DeepSeek: no counting endpoint) a documented estimate from the canonical request, reported with
+Google, OpenAI's Responses ``input_tokens``), the request translated for it when the caller
+speaks another protocol; otherwise (DeepSeek and the other OpenAI-compatible vendors: no counting
+endpoint) a documented estimate from the canonical request, reported with
 ``x-bytespike-token-count: estimate``. Same authentication, scope, address and group checks as
 inference.
 """
@@ -18,17 +19,22 @@ from bytespike.canonical.degradation import Degradations
 from bytespike.canonical.parts import MediaPart, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 from bytespike.canonical.request import Request
 from bytespike.errors import GatewayError
-from bytespike.protocols import anthropic_messages, gemini
+from bytespike.protocols import anthropic_messages, gemini, openai_responses
 from bytespike.protocols.codecs import CODECS
 from bytespike.relay.gateway import Gateway
 from bytespike.relay.outcome import Inbound, Reply
 from bytespike.relay.translation import codec
 from bytespike.relay.upstream_errors import error_from_upstream
-from bytespike.upstreams.targets import anthropic_request, gemini_request
+from bytespike.upstreams.targets import anthropic_request, gemini_request, openai_responses_request
 
 ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking", "output_config")
 """What Anthropic's count_tokens accepts (protocols.md §1.8): no max_tokens, no sampling."""
 GEMINI_COUNT_FIELDS = ("contents", "systemInstruction", "tools", "toolConfig", "generationConfig")
+OPENAI_COUNT_FIELDS = (
+    "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning", "text", "truncation"
+)
+"""The request fields OpenAI's POST /v1/responses/input_tokens accepts (no max_output_tokens,
+no sampling, no stream)."""
 IMAGE_TOKEN_ESTIMATE = 1000
 """A fixed allowance per image/document/audio part when estimating (vendors charge 85–1,600)."""
 
@@ -96,20 +102,30 @@ async def count_tokens(gateway: Gateway, inbound: Inbound) -> Reply:
     return Reply(200, orjson.dumps(body), headers)
 
 
+def _counter(model: Any, upstream: str) -> str | None:
+    """The protocol whose counting endpoint answers for ``model``, or None (estimate)."""
+    if upstream in (anthropic_messages.NAME, gemini.NAME):
+        return upstream
+    if model.provider == "openai":
+        return openai_responses.NAME  # whichever of OpenAI's protocols serves the model
+    return None
+
+
 async def _count(gateway: Gateway, inbound: Inbound, model: Any, upstream: str) -> tuple[int, bool]:
-    if upstream not in (anthropic_messages.NAME, gemini.NAME):
+    counter = _counter(model, upstream)
+    if counter is None:
         request = codec(inbound.protocol).requests.decode_request(inbound.body)
         return estimate_tokens(request), False
-    if upstream == inbound.protocol:
+    if counter == inbound.protocol:
         body = dict(inbound.body)
     else:
         request = codec(inbound.protocol).requests.decode_request(inbound.body)
-        opts = {"version": "2023-06-01"} if upstream == anthropic_messages.NAME else {}
-        body = codec(upstream).requests.encode_request(
+        opts = {"version": "2023-06-01"} if counter == anthropic_messages.NAME else {}
+        body = codec(counter).requests.encode_request(
             request, model=model.upstream_model, deg=Degradations(), **opts
         )
     target = gateway.target(model, upstream)
-    if upstream == anthropic_messages.NAME:
+    if counter == anthropic_messages.NAME:
         body["model"] = model.upstream_model
         payload = {k: v for k, v in body.items() if k in ANTHROPIC_COUNT_FIELDS}
         url, headers = anthropic_request(
@@ -118,6 +134,10 @@ async def _count(gateway: Gateway, inbound: Inbound, model: Any, upstream: str) 
             version=inbound.vendor_headers.get("anthropic-version", "2023-06-01"),
             beta=inbound.vendor_headers.get("anthropic-beta"),
         )
+        key = "input_tokens"
+    elif counter == openai_responses.NAME:
+        payload = {k: v for k, v in body.items() if k in OPENAI_COUNT_FIELDS}
+        url, headers = openai_responses_request(target, count_tokens=True)
         key = "input_tokens"
     else:
         request_body = {k: v for k, v in body.items() if k in GEMINI_COUNT_FIELDS}
@@ -131,7 +151,7 @@ async def _count(gateway: Gateway, inbound: Inbound, model: Any, upstream: str) 
     except orjson.JSONDecodeError:
         obj = None
     if resp.status >= 400:
-        raise error_from_upstream(resp.status, CODECS[upstream], obj, resp.headers.get("retry-after"))
+        raise error_from_upstream(resp.status, CODECS[counter], obj, resp.headers.get("retry-after"))
     if not isinstance(obj, dict) or not isinstance(obj.get(key), int):
         raise GatewayError(502, "upstream_error", f"the upstream's token count had no integer {key!r}")
     return obj[key], True

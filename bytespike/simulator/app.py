@@ -49,6 +49,7 @@ _EXACT_ROUTES = {
     # DeepSeek (an origin base URL) also answers without the /v1 prefix.
     ("POST", "/chat/completions"): Route("openai_chat", Operation.GENERATE),
     ("POST", "/v1/responses"): Route("openai_responses", Operation.GENERATE),
+    ("POST", "/v1/responses/input_tokens"): Route("openai_responses", Operation.COUNT_TOKENS),
     # DeepSeek serves its Anthropic-shape API under /anthropic on the same origin.
     ("POST", "/anthropic/v1/messages"): Route("anthropic", Operation.GENERATE),
     ("POST", "/anthropic/v1/messages/count_tokens"): Route("anthropic", Operation.COUNT_TOKENS),

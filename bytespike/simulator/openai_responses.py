@@ -75,7 +75,8 @@ class OpenAiResponsesApi(OpenAiEnvelope):
         return ResponsesStream(plan, payload)
 
     def encode_count(self, tokens: int) -> HttpAnswer:
-        raise NotImplementedError("the simulator has no Responses token-count endpoint")
+        # POST /v1/responses/input_tokens (the openai SDK's responses.input_tokens.count).
+        return json_answer(200, {"object": "response.input_tokens", "input_tokens": tokens})
 
 
 class ResponsesStream:

@@ -41,8 +41,9 @@ def openai_chat_request(target: Target) -> tuple[str, list]:
     ]
 
 
-def openai_responses_request(target: Target) -> tuple[str, list]:
-    return target.base_url + "/responses", [
+def openai_responses_request(target: Target, *, count_tokens: bool = False) -> tuple[str, list]:
+    # Counting: OpenAI's POST /v1/responses/input_tokens (OpenAI's own API; compatible hosts lack it).
+    return target.base_url + ("/responses/input_tokens" if count_tokens else "/responses"), [
         ("authorization", "Bearer " + target.api_key),
         ("content-type", "application/json"),
     ]

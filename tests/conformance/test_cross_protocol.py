@@ -223,7 +223,9 @@ def _count_path(provider: str, upstream_model: str) -> str | None:
         return "/v1/messages/count_tokens"
     if provider == "gemini":
         return f"/v1beta/models/{upstream_model}:countTokens"
-    return None  # no counting endpoint: the gateway estimates
+    if provider == "openai":
+        return "/v1/responses/input_tokens"  # OpenAI's, whichever of its protocols serves the model
+    return None  # no counting endpoint (DeepSeek, compatible hosts): the gateway estimates
 
 
 @pytest.mark.parametrize("upstream", list(UPSTREAMS))
@@ -261,6 +263,11 @@ async def test_count_tokens_through_both_counting_protocols_is_free(gateway, ups
     else:
         # Both went to the vendor's own counting endpoint, translated when needed.
         assert [r["path"] for r in records] == [path, path]
+        if target.provider == "openai":
+            for record in records:  # a Responses request, less what input_tokens refuses
+                assert record["body"]["model"] == target.upstream_model
+                assert isinstance(record["body"]["input"], list)
+                assert not {"max_output_tokens", "stream", "store"} & set(record["body"])
     await assert_not_billed(gateway, key, before)
 
 

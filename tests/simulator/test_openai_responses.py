@@ -35,6 +35,14 @@ def test_text_reply_with_usage(openai_client: openai.OpenAI) -> None:
     assert usage.output_tokens_details.reasoning_tokens == 4
 
 
+def test_input_tokens_count(openai_client: openai.OpenAI) -> None:
+    counted = openai_client.responses.input_tokens.count(
+        model="gpt-sim", input="Count me [[sim:input=30,cache_read=70]]"
+    )
+    assert (counted.object, counted.input_tokens) == ("response.input_tokens", 100)
+    assert openai_client.responses.input_tokens.count(model="gpt-sim", input="x" * 400).input_tokens >= 100
+
+
 def test_function_call_and_its_output(openai_client: openai.OpenAI) -> None:
     first = openai_client.responses.create(model="gpt-sim", input="weather?", tools=[WEATHER_TOOL])
     [call] = [item for item in first.output if item.type == "function_call"]
