@@ -26,6 +26,8 @@ from bytespike.storage.records import LedgerEntryRecord, UserRecord
 USER_ROLES = ("user", "admin")
 USER_STATUSES = ("active", "disabled")
 USER_TIERS = ("free", "pro", "max", "enterprise")
+UNCHANGED = object()
+"""An optional field the caller did not send (None means "clear it")."""
 MAX_ADJUSTMENT_MICROS = 10**12
 """One million USD per adjustment."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -150,8 +152,17 @@ class Administration:
         return user
 
     async def update_user(
-        self, actor: Actor, user_id: int, *, role: str | None, status: str | None, tier: str | None
+        self,
+        actor: Actor,
+        user_id: int,
+        *,
+        role: str | None,
+        status: str | None,
+        tier: str | None,
+        concurrency_limit: object = UNCHANGED,
     ) -> UserRecord:
+        """Change what is given; ``concurrency_limit`` None goes back to the tier's cap (spec
+        §4.7: Enterprise is "custom"), and it reaches admission within the cap cache's TTL."""
         for value, allowed, field in (
             (role, USER_ROLES, "role"),
             (status, USER_STATUSES, "status"),
@@ -166,7 +177,11 @@ class Administration:
                 raise GatewayError(
                     409, "self_lockout", "administrators cannot demote or disable themselves", "user_id"
                 )
-            changes = {k: v for k, v in (("role", role), ("status", status), ("tier", tier)) if v is not None}
+            changes: dict[str, object] = {
+                k: v for k, v in (("role", role), ("status", status), ("tier", tier)) if v is not None
+            }
+            if concurrency_limit is not UNCHANGED:
+                changes["concurrency_limit"] = concurrency_limit
             await directory.update_user(conn, user_id, **changes)
             await self._audit(conn, actor, "admin.user_update", "user", user_id, changes)
             user = await self._user(conn, user_id)

@@ -42,7 +42,7 @@ async def list_users(
 
 
 async def update_user(conn: AsyncConnection, user_id: int, **values: object) -> None:
-    allowed = {"role", "status", "tier"}
+    allowed = {"role", "status", "tier", "concurrency_limit"}
     if set(values) - allowed:
         raise ValueError(f"not editable: {sorted(set(values) - allowed)}")
     if values:

@@ -4,10 +4,12 @@ processes → exactly one 429 ``concurrency_limit``; once they end, the whole ca
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import aiohttp
 import sqlalchemy as sa
 
+from bytespike.access.issuance import create_user
 from bytespike.accounting.meter import TIER_CONCURRENCY
 from bytespike.storage.schema import users
 from tests.billing.support import Cluster
@@ -43,18 +45,33 @@ async def test_cap_plus_one_streams_get_exactly_one_429_and_the_cap_comes_back(c
     assert len(rows) == 2 * cap, "the refused request is free"
 
 
-async def test_the_cap_follows_the_tier_and_the_users_own_limit(cluster: Cluster, client) -> None:
+async def test_the_cap_follows_the_tier_and_the_limit_an_admin_sets(cluster: Cluster, client) -> None:
+    """Enterprise is "custom" (spec §4.7): an admin sets the account's own limit through
+    PATCH /api/v1/admin/users/{id}, and null gives the tier's back; every process applies it."""
     key = await cluster.funded_key("5", concurrency=None)
-    async with cluster.engine.begin() as conn:
-        await conn.execute(users.update().where(users.c.id == key.user_id).values(tier="pro", concurrency_limit=2))
+    admin = await create_user(cluster.engine, email=f"admin-{uuid.uuid4().hex[:8]}@example.test", password=None, admin=True)
+    admin_key = await cluster.key(admin.email, scopes=["admin"])
+
+    async def patch(body: dict) -> dict:
+        async with client.patch(
+            cluster.url(0) + f"/api/v1/admin/users/{key.user_id}",
+            json=body,
+            headers={"authorization": f"Bearer {admin_key.secret}"},
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            return await resp.json()
+
+    user = await patch({"tier": "pro", "concurrency_limit": 2})
+    assert (user["tier"], user["concurrency_limit"]) == ("pro", 2)
     await asyncio.sleep(2.2)  # the processes re-read the account's cap after BYTESPIKE_WALLET_CACHE_TTL
     results = await streams(client, cluster, key.secret, 3)
-    assert sorted(r.status for _, r in results) == [200, 200, 429], "users.concurrency_limit wins over the tier"
-    async with cluster.engine.begin() as conn:
-        await conn.execute(users.update().where(users.c.id == key.user_id).values(concurrency_limit=sa.null()))
+    assert sorted(r.status for _, r in results) == [200, 200, 429], "the account's own limit wins over the tier"
+    assert (await patch({"concurrency_limit": None}))["concurrency_limit"] is None
     await asyncio.sleep(2.2)
     results = await streams(client, cluster, key.secret, 8)
     assert [r.status for _, r in results] == [200] * 8, "pro allows 25"
+    async with cluster.engine.connect() as conn:
+        assert (await conn.execute(sa.select(users.c.tier).where(users.c.id == key.user_id))).scalar_one() == "pro"
 
 
 async def test_keys_of_one_account_share_its_slots(cluster: Cluster, client) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bytespike.access.admin import Adjustment
+from bytespike.access.admin import UNCHANGED, Adjustment
 from bytespike.access.scopes import ADMIN
 from bytespike.access.sign_in import sign_in
 from bytespike.money import micros_to_usd_float
@@ -26,6 +26,7 @@ def user_object(u: UserRecord) -> dict:
         "role": u.role,
         "tier": u.tier,
         "status": u.status,
+        "concurrency_limit": u.concurrency_limit,
         "created_at": iso(u.created_at),
     }
 
@@ -115,6 +116,7 @@ async def update_user(call: Call) -> Result:
         role=call.body.get("role"),
         status=call.body.get("status"),
         tier=call.body.get("tier"),
+        concurrency_limit=call.body.get("concurrency_limit", UNCHANGED),
     )
     return Result(user_object(user))
 
@@ -283,7 +285,7 @@ ENDPOINTS = (
         USER,
         ADMIN,
         "adminUpdateUser",
-        "Role, status or plan of a user",
+        "Role, status, plan or concurrency limit of a user",
         update_user,
         s.USER,
         body=s.USER_UPDATE,

@@ -359,13 +359,21 @@ SESSION = obj(
     key=STR,
     expires_at=TIME,
 )
+CONCURRENCY_LIMIT = {
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "maximum": 1_000_000,
+    "description": "requests of the account in flight at once (0 = unlimited); null = the tier's (free 5, "
+    "pro 25, max 100, enterprise 500)",
+}
 USER = obj(
-    ["id", "email", "role", "tier", "status", "created_at"],
+    ["id", "email", "role", "tier", "status", "concurrency_limit", "created_at"],
     id=ID,
     email=STR,
     role={"type": "string", "enum": ["user", "admin"]},
     tier=STR,
     status={"type": "string", "enum": ["active", "disabled"]},
+    concurrency_limit=CONCURRENCY_LIMIT,
     created_at=TIME,
     granted_group_ids={"type": "array", "items": ID},
 )
@@ -381,6 +389,7 @@ USER_UPDATE = obj(
     role={"type": "string", "enum": ["user", "admin"]},
     status={"type": "string", "enum": ["active", "disabled"]},
     tier={"type": "string", "enum": ["free", "pro", "max", "enterprise"]},
+    concurrency_limit=CONCURRENCY_LIMIT,
 )
 GRANT = obj(["group_id"], closed=True, group_id=ID)
 GRANTS = obj(["user_id", "granted_group_ids"], user_id=ID, granted_group_ids={"type": "array", "items": ID})
