@@ -12,7 +12,7 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from bytespike.settings import Settings, SettingsError, load_settings
 
@@ -343,8 +343,16 @@ def _port(value: str) -> int:
     return n
 
 
+class _Parser(argparse.ArgumentParser):
+    """One line on bad usage, naming where the help is, instead of argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bytespike", description="A self-hostable LLM API gateway.")
+    # Subparsers inherit the class (add_subparsers defaults parser_class to it).
+    parser = _Parser(prog="bytespike", description="A self-hostable LLM API gateway.")
     parser.add_argument("--config", help="TOML config file (default: $BYTESPIKE_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

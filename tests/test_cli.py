@@ -91,7 +91,9 @@ def test_refused_operations_print_one_line_and_exit_1(tmp_path, args, message) -
 )
 def test_usage_errors_exit_2(tmp_path, args) -> None:
     r = run(tmp_path, *args)
-    assert r.returncode == 2 and "error" in r.stderr
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and ": error: " in r.stderr, "one line naming the error"
+    assert "--help" in r.stderr
 
 
 def test_duplicate_user_and_bad_custom_group(tmp_path) -> None:
