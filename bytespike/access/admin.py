@@ -27,6 +27,7 @@ USER_ROLES = ("user", "admin")
 USER_STATUSES = ("active", "disabled")
 USER_TIERS = ("free", "pro", "max", "enterprise")
 UNCHANGED = object()
+MAX_CONCURRENCY_LIMIT = 1_000_000
 """An optional field the caller did not send (None means "clear it")."""
 MAX_ADJUSTMENT_MICROS = 10**12
 """One million USD per adjustment."""
@@ -170,6 +171,15 @@ class Administration:
         ):
             if value is not None and value not in allowed:
                 raise _bad(f"{field} must be one of {', '.join(allowed)}", field)
+        if concurrency_limit is not UNCHANGED and concurrency_limit is not None and not (
+            isinstance(concurrency_limit, int)
+            and not isinstance(concurrency_limit, bool)
+            and 0 <= concurrency_limit <= MAX_CONCURRENCY_LIMIT
+        ):
+            raise _bad(
+                f"concurrency_limit must be a whole number from 0 (unlimited) to {MAX_CONCURRENCY_LIMIT:,}",
+                "concurrency_limit",
+            )
         async with self._engine.begin() as conn:
             await self.require_admin(conn, actor)
             await self._user(conn, user_id)

@@ -1,5 +1,5 @@
 """The admin area in the browser: granting and removing an exclusive routing group, and changing a
-user's plan, status and role, each seen from the other user's side; an administrator cannot lock
+user's plan, status, role and concurrency limit, each seen from the other user's side; an administrator cannot lock
 themselves out."""
 
 from __future__ import annotations
@@ -7,6 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+
+from bytespike.storage.schema import users
 from tests.console.browser import PHONE, check_page, signed_in
 from tests.console.conftest import EXCLUSIVE_GROUP
 from tests.console.support import PASSWORD, ConsoleHarness, FormClient, sign_up
@@ -66,6 +69,26 @@ async def test_admin_grants_groups_and_changes_plan_status_and_role(
             await page.wait_for_url("**?notice=saved")
             assert await page.input_value("#f-tier") == "pro"
             assert "<dt>Plan</dt><dd>pro</dd>" in (await member.get("/account")).text
+
+            # The account's own concurrency limit (Enterprise's "custom" cap), then the plan's again.
+            async def own_limit() -> int | None:
+                async with console.engine.connect() as conn:
+                    return (
+                        await conn.execute(sa.select(users.c.concurrency_limit).where(users.c.email == member_email))
+                    ).scalar_one()
+
+            await page.fill("#f-concurrency_limit", "lots")
+            await page.click("button:text-is('Save')")
+            assert "whole number" in await page.inner_text("#concurrency_limit-error")
+            assert await own_limit() is None
+            await page.fill("#f-concurrency_limit", "2")
+            await page.click("button:text-is('Save')")
+            await page.wait_for_url("**?notice=saved")
+            assert (await page.input_value("#f-concurrency_limit"), await own_limit()) == ("2", 2)
+            await page.fill("#f-concurrency_limit", "")
+            await page.click("button:text-is('Save')")
+            await page.wait_for_url("**?notice=saved")
+            assert (await page.input_value("#f-concurrency_limit"), await own_limit()) == ("", None)
 
             # Status: a disabled user's session ends, and signing in is refused until re-enabled.
             await _save_account(page, status="disabled")

@@ -61,6 +61,15 @@ async def user_detail(visit: Visit) -> Response:
     return await user_page(visit)
 
 
+def _concurrency_limit(text: str | None) -> object:
+    """The form's field: blank = the plan's cap (None); digits = that number; anything else is
+    passed on as text for the domain check to name the field."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
+
+
 async def update_user(visit: Visit) -> Response:
     user_id = int(visit.request.path_params["user_id"])
     try:
@@ -70,6 +79,7 @@ async def update_user(visit: Visit) -> Response:
             role=visit.field("role") or None,
             status=visit.field("status") or None,
             tier=visit.field("tier") or None,
+            concurrency_limit=_concurrency_limit(visit.field("concurrency_limit")),
         )
     except GatewayError as exc:
         return await user_page(visit, errors={exc.param or "role": exc.message})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bytespike.access.admin import MAX_CONCURRENCY_LIMIT
 from bytespike.access.scopes import ALL_SCOPES
 
 MAX_ID = 2**53 - 1
@@ -362,7 +363,7 @@ SESSION = obj(
 CONCURRENCY_LIMIT = {
     "type": ["integer", "null"],
     "minimum": 0,
-    "maximum": 1_000_000,
+    "maximum": MAX_CONCURRENCY_LIMIT,
     "description": "requests of the account in flight at once (0 = unlimited); null = the tier's (free 5, "
     "pro 25, max 100, enterprise 500)",
 }
@@ -401,7 +402,7 @@ CREDIT = obj(
     amount_usd={
         "type": "number",
         "minimum": -1_000_000,
-        "maximum": 1_000_000,
+        "maximum": MAX_CONCURRENCY_LIMIT,
         "description": "signed USD: positive credits, negative debits; non-zero",
     },
     note={"type": "string", "maxLength": 500},
@@ -428,7 +429,7 @@ REFUND = obj(
     amount_usd={
         "type": "number",
         "exclusiveMinimum": 0,
-        "maximum": 1_000_000,
+        "maximum": MAX_CONCURRENCY_LIMIT,
         "description": "default: the request's whole cost; at most that",
     },
     note={"type": "string", "maxLength": 500},
