@@ -64,6 +64,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "installed, e.g. .venv/bin/pip install py-spy; 0 to skip)",
     )
     parser.add_argument(
+        "--profile-connections",
+        type=int,
+        metavar="N",
+        default=64,
+        help="wrk connections while profiling (default 64; 1 shows what one request alone costs)",
+    )
+    parser.add_argument(
         "--gateway-env",
         action="append",
         default=[],
@@ -225,7 +232,7 @@ def main(argv: list[str]) -> int:
                 gateway,
                 WrkRequest(gw_target.url, gw_target.headers, gw_target.body),
                 seconds=profile_s,
-                connections=64,
+                connections=args.profile_connections,
                 load_core=args.load_core,
                 workdir=workdir,
                 out_path=RESULTS / f"{stamp}-profile.txt",
