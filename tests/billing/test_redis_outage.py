@@ -10,10 +10,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
+import orjson
 import pytest
 
 from tests.billing.support import Cluster, PrivateRedis, metrics
-from tests.errors.support import ANTHROPIC, GEMINI, OPENAI, PROTOCOLS, Err, assert_error, call
+from tests.errors.support import (
+    ANTHROPIC,
+    GEMINI,
+    OPENAI,
+    PROTOCOLS,
+    Err,
+    Resp,
+    assert_error,
+    assert_stream_error,
+    auth,
+    body,
+    call,
+    route,
+)
 from tests.support.processes import free_port
 
 UNAVAILABLE = Err(503, "state_unavailable", "overloaded_error", "overloaded_error", "UNAVAILABLE")
@@ -104,3 +118,35 @@ async def test_an_outage_fails_closed_in_the_callers_shape_then_recovers(own, cl
         assert (await call(client, base, OPENAI, key.secret)).status == 200
     await cluster.assert_books_balance(key.wallet_id, funded)
     await cluster.assert_nothing_held(key.wallet_id, [key.key_id], [key.user_id])
+
+
+async def test_redis_lost_before_the_settlement_ends_the_stream_with_an_error_and_bills_nothing(
+    own, client: aiohttp.ClientSession
+) -> None:
+    """Admitted with Redis up, Redis gone by the time the stream ends: the settlement cannot
+    reach it, so the request is not billed, and the stream ends with the protocol's error frame
+    (docs/billing.md, Redis outage) instead of its normal end."""
+    cluster, redis = own
+    key = await cluster.funded_key("5")
+    base = cluster.url(0)  # fail-closed
+    for proto in PROTOCOLS:
+        assert (await call(client, base, proto, key.secret)).status == 200  # entities loaded
+        rows = len(await cluster.usage_rows(key_id=key.key_id))
+        balance = await cluster.balance(key.wallet_id)
+        # 1.4 s of stream after the headers (gaps under the cluster's 1 s read timeout).
+        slow = "Take your time. [[sim:chunks=3,chunk_delay_ms=700,words=3]]"
+        try:
+            async with client.post(
+                base + route(proto, stream=True),
+                data=orjson.dumps(body(proto, slow, stream=True, max_tokens=32)),
+                headers=[*auth(proto, key.secret), ("content-type", "application/json")],
+            ) as r:
+                assert r.status == 200  # admitted: the hold is in Redis
+                redis.stop()
+                resp = Resp(r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read())
+        finally:
+            if redis.proc is None:
+                redis.start()
+        assert_stream_error(proto, resp, UNAVAILABLE)
+        assert len(await cluster.usage_rows(key_id=key.key_id)) == rows, f"{proto}: billed without Redis"
+        assert await cluster.balance(key.wallet_id) == balance
