@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from bytespike.cli import build_parser
 from bytespike.settings import load_settings
 from bytespike.storage.engine import create_engine, head_revision
 from bytespike.storage.schema import api_keys, ledger_entries, wallets
@@ -110,6 +112,31 @@ def test_duplicate_user_and_bad_custom_group(tmp_path) -> None:
 def test_every_command_has_help(tmp_path, command) -> None:
     r = run(tmp_path, command, "--help")
     assert r.returncode == 0 and "usage: bytespike" in r.stdout
+
+
+def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str | None]]:
+    """Every command and subcommand of the parser tree, with the one-line help it is listed with."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                found.append(((*path, name), listed.get(name)))
+                found += _command_paths(sub, (*path, name))
+    return found
+
+
+def test_every_subcommand_down_the_tree_answers_help(capsys) -> None:
+    """Walks the real parser, so a command added later is covered (and must say what it does)."""
+    paths = _command_paths(build_parser())
+    assert {("db", "upgrade"), ("users", "create"), ("credits", "grant"), ("keys", "create")} <= {p for p, _ in paths}
+    for path, listed_help in paths:
+        assert listed_help, f"bytespike {' '.join(path)} has no one-line help in its parent's list"
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args([*path, "--help"])
+        assert exited.value.code == 0, path
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: bytespike {' '.join(path)}"), (path, out[:200])
 
 
 def test_db_upgrade_on_postgresql(tmp_path) -> None:
