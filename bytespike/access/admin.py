@@ -27,8 +27,9 @@ USER_ROLES = ("user", "admin")
 USER_STATUSES = ("active", "disabled")
 USER_TIERS = ("free", "pro", "max", "enterprise")
 UNCHANGED = object()
-MAX_CONCURRENCY_LIMIT = 1_000_000
 """An optional field the caller did not send (None means "clear it")."""
+MAX_CONCURRENCY_LIMIT = 1_000_000
+"""Largest explicit concurrency cap an administrator may set (0 = unlimited)."""
 MAX_ADJUSTMENT_MICROS = 10**12
 """One million USD per adjustment."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")

@@ -402,7 +402,7 @@ CREDIT = obj(
     amount_usd={
         "type": "number",
         "minimum": -1_000_000,
-        "maximum": MAX_CONCURRENCY_LIMIT,
+        "maximum": 1_000_000,
         "description": "signed USD: positive credits, negative debits; non-zero",
     },
     note={"type": "string", "maxLength": 500},
@@ -429,7 +429,7 @@ REFUND = obj(
     amount_usd={
         "type": "number",
         "exclusiveMinimum": 0,
-        "maximum": MAX_CONCURRENCY_LIMIT,
+        "maximum": 1_000_000,
         "description": "default: the request's whole cost; at most that",
     },
     note={"type": "string", "maxLength": 500},
