@@ -13,6 +13,7 @@ wallet is only reloaded from the database, but evicted holds would be forgotten.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -125,8 +126,8 @@ class RedisState:
         self._metrics = metrics or Metrics()
         self._clock = clock_ms
         self._scripts = {name: self._redis.register_script(_script_source(name)) for name in SCRIPTS}
-        self._forget: list[Any] = []
-        self._forget_count = 0
+        self._forget: list[tuple[Any, ...]] = []
+        """Committed journal entries to forget: (wallet, request id, settled at, key count, keys…)."""
 
     @property
     def prefix(self) -> str:
@@ -135,14 +136,13 @@ class RedisState:
     async def _run(self, op: str, args: list[Any]) -> Any:
         now = self._clock() if self._clock is not None else -1
         self._metrics.inc("bytespike_state_round_trips_total", op=op)
-        forget: list[Any] = [0]
-        if self._forget_count:
-            # Taken now, so a concurrent call cannot send them twice; lost if this call fails,
-            # which only leaves them to expire with their bucket.
-            forget = [self._forget_count, *self._forget]
-            self._forget, self._forget_count = [], 0
+        # Taken now, so a concurrent call cannot send them twice; lost if this call fails, which
+        # only leaves them to expire with their bucket.
+        forget, self._forget = self._forget, []
         try:
-            return await self._scripts[op](keys=[], args=[self._prefix, now, *forget, *args])
+            return await self._scripts[op](
+                keys=[], args=[self._prefix, now, len(forget), *itertools.chain.from_iterable(forget), *args]
+            )
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             self._metrics.inc("bytespike_state_unavailable_total", op=op)
             raise StateUnavailable(f"Redis is unreachable: {exc}") from exc
@@ -240,9 +240,8 @@ class RedisState:
         # Forgotten by the prelude of this process's next script: no round trip of its own.
         # Bounded: past FORGET_MAX pending entries (no script ran for a long while) the rest
         # simply expire with their bucket, as all of them did before.
-        if self._forget_count < FORGET_MAX:
-            self._forget += (hold.wallet_id, request_id, at_ms, len(hold.key_ids), *hold.key_ids)
-            self._forget_count += 1
+        if len(self._forget) < FORGET_MAX:
+            self._forget.append((hold.wallet_id, request_id, at_ms, len(hold.key_ids), *hold.key_ids))
 
     async def undo_settle(self, hold: Hold, request_id: str, cost: int, at_ms: int) -> None:
         await self._run(
