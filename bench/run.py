@@ -178,7 +178,8 @@ def main(argv: list[str]) -> int:
     simulator = gateway = None
     try:
         simulator = processes.start_simulator(ws, core=args.load_core)
-        key = processes.create_funded_key(ws, simulator.url)
+        # The key lives where the gateway looks: --gateway-env may name another database.
+        key = processes.create_funded_key(ws, simulator.url, extra_env)
         gateway = processes.start_gateway(ws, simulator.url, core=args.gateway_core, extra_env=extra_env)
         bench = scenarios.Bench(
             ws, plan, simulator, gateway, key, args.gateway_core, args.load_core, extra_env
