@@ -59,6 +59,8 @@ log = logging.getLogger("bytespike.accounting")
 TIER_CONCURRENCY = {"free": 5, "pro": 25, "max": 100, "enterprise": 500}
 """In-flight requests per account by tier (spec §4.7, §5.2); ``users.concurrency_limit``
 overrides it (0 = unlimited). Enterprise is "custom, typically 500-2000": 500 until set."""
+TIER_CAPS_TEXT = ", ".join(f"{tier} {cap}" for tier, cap in TIER_CONCURRENCY.items())
+"""The caps as people read them ("free 5, pro 25, …"): the API schema's and the console's."""
 ADMIT_ATTEMPTS = 8
 """Admission retries after loading missing entities (a load can be made stale by a concurrent
 settlement and is then simply redone)."""

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from bytespike.access.admin import USER_ROLES, USER_STATUSES, USER_TIERS
 from bytespike.access.console_views import ConsoleViews
+from bytespike.accounting.meter import TIER_CAPS_TEXT
 from bytespike.errors import GatewayError
 from bytespike.web.console.views import Visit, redirect
 
@@ -52,6 +53,7 @@ async def user_page(visit: Visit, *, errors: dict[str, str] | None = None) -> Re
         roles=USER_ROLES,
         statuses=USER_STATUSES,
         tiers=USER_TIERS,
+        tier_caps=TIER_CAPS_TEXT,
         adjustment_token=secrets.token_urlsafe(16),
         notice=NOTICES.get(visit.request.query_params.get("notice", "")),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from bytespike.access.admin import MAX_CONCURRENCY_LIMIT
 from bytespike.access.scopes import ALL_SCOPES
+from bytespike.accounting.meter import TIER_CAPS_TEXT
 
 MAX_ID = 2**53 - 1
 """Largest id accepted anywhere (exact in every JSON parser)."""
@@ -364,8 +365,9 @@ CONCURRENCY_LIMIT = {
     "type": ["integer", "null"],
     "minimum": 0,
     "maximum": MAX_CONCURRENCY_LIMIT,
-    "description": "requests of the account in flight at once (0 = unlimited); null = the tier's (free 5, "
-    "pro 25, max 100, enterprise 500)",
+    "description": "requests of the account in flight at once (0 = unlimited); null = the tier's ("
+    + TIER_CAPS_TEXT
+    + ")",
 }
 USER = obj(
     ["id", "email", "role", "tier", "status", "concurrency_limit", "created_at"],
